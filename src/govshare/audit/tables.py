@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Integer, String, Table, Text
+
+from govshare.storage.metadata import metadata
+from govshare.storage.types import UTCDateTime
+
+audit_entry = Table(
+    "audit_entry",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("occurred_at", UTCDateTime(), nullable=False, index=True),
+    Column("actor_kind", String(20), nullable=False),
+    Column("actor_id", String(64), nullable=False, index=True),
+    Column("actor_name", String(100), nullable=False),
+    Column("actor_department_id", String(26), index=True),
+    Column("action", String(40), nullable=False, index=True),
+    Column("object_type", String(40), nullable=False),
+    Column("object_id", String(64), nullable=False),
+    Column("purpose", String(500)),
+    Column("case_no", String(100)),
+    Column("details", Text, nullable=False),
+    # unique prev_hash: two entries can never claim the same predecessor (no fork)
+    Column("prev_hash", String(64), nullable=False, unique=True),
+    Column("hash", String(64), nullable=False, unique=True),
+)
+
+audit_checkpoint = Table(
+    "audit_checkpoint",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("head_hash", String(64), nullable=False),
+    Column("signed_at", UTCDateTime(), nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("signature", String(200), nullable=False),
+)
+
+# A purge records its archive here; verification starts from the newest anchor.
+audit_archive = Table(
+    "audit_archive",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("first_seq", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("upto_seq", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("last_hash", String(64), nullable=False),
+    Column("entry_count", Integer, nullable=False),
+    Column("file_name", String(300), nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# While a row here covers a sequence number, the delete trigger lets a purge remove it.
+audit_purge_permit = Table(
+    "audit_purge_permit",
+    metadata,
+    Column("upto_seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+)
+
+APPEND_ONLY_TABLES = ("audit_entry", "audit_checkpoint", "audit_archive")
+
+SQLITE_TRIGGERS = [
+    *[
+        f"""CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t}
+        BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END"""
+        for t in APPEND_ONLY_TABLES
+    ],
+    """CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry
+    WHEN NOT EXISTS (SELECT 1 FROM audit_purge_permit p WHERE p.upto_seq >= OLD.seq)
+    BEGIN SELECT RAISE(ABORT, 'audit_entry is append-only'); END""",
+    """CREATE TRIGGER audit_checkpoint_no_delete BEFORE DELETE ON audit_checkpoint
+    WHEN NOT EXISTS (SELECT 1 FROM audit_purge_permit p WHERE p.upto_seq >= OLD.seq)
+    BEGIN SELECT RAISE(ABORT, 'audit_checkpoint is append-only'); END""",
+    """CREATE TRIGGER audit_archive_no_delete BEFORE DELETE ON audit_archive
+    BEGIN SELECT RAISE(ABORT, 'audit_archive is append-only'); END""",
+]
+
+POSTGRES_TRIGGERS = [
+    """CREATE OR REPLACE FUNCTION govshare_audit_append_only() RETURNS trigger AS $$
+    BEGIN
+      IF TG_OP = 'DELETE' AND TG_TABLE_NAME IN ('audit_entry', 'audit_checkpoint')
+         AND EXISTS (SELECT 1 FROM audit_purge_permit p WHERE p.upto_seq >= OLD.seq) THEN
+        RETURN OLD;
+      END IF;
+      RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
+    END $$ LANGUAGE plpgsql""",
+    *[
+        f"""CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t}
+        FOR EACH ROW EXECUTE FUNCTION govshare_audit_append_only()"""
+        for t in APPEND_ONLY_TABLES
+    ],
+    *[
+        f"""CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t}
+        FOR EACH STATEMENT EXECUTE FUNCTION govshare_audit_append_only()"""
+        for t in APPEND_ONLY_TABLES
+    ],
+]
+
+SQLITE_DROP_TRIGGERS = [
+    *[f"DROP TRIGGER IF EXISTS {t}_no_update" for t in APPEND_ONLY_TABLES],
+    *[f"DROP TRIGGER IF EXISTS {t}_no_delete" for t in APPEND_ONLY_TABLES],
+]
+POSTGRES_DROP_TRIGGERS = [
+    *[f"DROP TRIGGER IF EXISTS {t}_append_only ON {t}" for t in APPEND_ONLY_TABLES],
+    *[f"DROP TRIGGER IF EXISTS {t}_no_truncate ON {t}" for t in APPEND_ONLY_TABLES],
+    "DROP FUNCTION IF EXISTS govshare_audit_append_only()",
+]
+
+
+def trigger_ddl(dialect: str) -> list[str]:
+    return POSTGRES_TRIGGERS if dialect == "postgresql" else SQLITE_TRIGGERS
+
+
+def drop_trigger_ddl(dialect: str) -> list[str]:
+    return POSTGRES_DROP_TRIGGERS if dialect == "postgresql" else SQLITE_DROP_TRIGGERS

@@ -1,0 +1,1 @@
+"""Jurisdictions, departments, users, roles, client systems, authentication."""

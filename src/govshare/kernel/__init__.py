@@ -1,0 +1,1 @@
+"""Shared vocabulary: actors, clock, errors, identifiers, the working-day calendar."""

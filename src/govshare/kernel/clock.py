@@ -1,0 +1,47 @@
+"""Time: stored in UTC, shown and computed in Asia/Shanghai."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+_now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
+
+
+def utcnow() -> datetime:
+    return _now()
+
+
+def set_clock(fn: Callable[[], datetime] | None) -> None:
+    """Tests freeze or move time with this; ``None`` restores the real clock."""
+    global _now
+    _now = fn if fn is not None else (lambda: datetime.now(UTC))
+
+
+def as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def local_date(value: datetime) -> date:
+    return as_utc(value).astimezone(SHANGHAI).date()
+
+
+def end_of_local_day(day: date) -> datetime:
+    """The last instant of ``day`` in Asia/Shanghai, as UTC."""
+    nxt = datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI)
+    return (nxt - timedelta(microseconds=1)).astimezone(UTC)
+
+
+def iso_utc(value: datetime) -> str:
+    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def local_display(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return as_utc(value).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")

@@ -1,0 +1,1 @@
+"""Engine and transaction plumbing shared by every domain package."""
