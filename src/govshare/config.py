@@ -19,8 +19,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GOVSHARE_", extra="ignore")
 
     environment: str = Field(default="development", description="development | test | production")
-    var_dir: Path = Field(default=Path("var"), description="where the SQLite file, keys and archives live")
-    database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite under var/ if unset")
+    var_dir: Path = Field(
+        default=Path("var"), description="where the SQLite file, keys and archives live"
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; SQLite under var/ if unset"
+    )
     secret_key: str = Field(default=DEV_SECRET, description="signs session cookies")
     session_https_only: bool = False
     session_max_age_seconds: int = 8 * 3600
@@ -28,7 +32,8 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = 15
     token_ttl_seconds: int = 900
     profile_dir: Path | None = Field(
-        default=None, description="extra rule-profile YAML files; they override bundled ones by name"
+        default=None,
+        description="extra rule-profile YAML files; they override bundled ones by name",
     )
     node_modules_dir: Path = Field(default=Path("node_modules"))
     default_locale: str = "zh_CN"

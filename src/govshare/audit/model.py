@@ -15,7 +15,8 @@ GENESIS_HASH = "0" * 64
 
 
 class AuditAction(StrEnum):
-    # Lifecycle of data, SQ-25: 分类、采集、清洗、转换、加载、传输、存储、复制、备份、恢复、查询和销毁
+    # Lifecycle of data, SQ-25:
+    # 分类、采集、清洗、转换、加载、传输、存储、复制、备份、恢复、查询和销毁
     CLASSIFY = "classify"
     COLLECT = "collect"
     CLEAN = "clean"

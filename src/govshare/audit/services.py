@@ -159,15 +159,20 @@ def purge(
             .order_by(audit_entry.c.seq)
         ).all()
         if not rows:
-            raise Conflict("没有需要清理的审计记录", "no audit entries to purge", code="audit_nothing")
+            raise Conflict(
+                "没有需要清理的审计记录", "no audit entries to purge", code="audit_nothing"
+            )
         first_seq, upto_seq = int(rows[0].seq), int(rows[-1].seq)
         newer = tx.conn.execute(
-            select(func.count()).select_from(audit_entry).where(audit_entry.c.seq < upto_seq)
+            select(func.count())
+            .select_from(audit_entry)
+            .where(audit_entry.c.seq < upto_seq)
             .where(audit_entry.c.occurred_at >= before)
         ).scalar_one()
         if newer:
             raise Conflict(
-                "审计记录时间顺序异常，拒绝清理", "audit entries are out of time order",
+                "审计记录时间顺序异常，拒绝清理",
+                "audit entries are out of time order",
                 code="audit_order",
             )
         archive_dir.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,9 @@ from govshare.storage.types import UTCDateTime
 audit_entry = Table(
     "audit_entry",
     metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    ),
     Column("occurred_at", UTCDateTime(), nullable=False, index=True),
     Column("actor_kind", String(20), nullable=False),
     Column("actor_id", String(64), nullable=False, index=True),
@@ -78,9 +80,11 @@ SQLITE_TRIGGERS = [
 POSTGRES_TRIGGERS = [
     """CREATE OR REPLACE FUNCTION govshare_audit_append_only() RETURNS trigger AS $$
     BEGIN
-      IF TG_OP = 'DELETE' AND TG_TABLE_NAME IN ('audit_entry', 'audit_checkpoint')
-         AND EXISTS (SELECT 1 FROM audit_purge_permit p WHERE p.upto_seq >= OLD.seq) THEN
-        RETURN OLD;
+      -- nested: plpgsql does not short-circuit AND, and audit_archive has no seq column
+      IF TG_OP = 'DELETE' AND TG_TABLE_NAME IN ('audit_entry', 'audit_checkpoint') THEN
+        IF EXISTS (SELECT 1 FROM audit_purge_permit p WHERE p.upto_seq >= OLD.seq) THEN
+          RETURN OLD;
+        END IF;
       END IF;
       RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
     END $$ LANGUAGE plpgsql""",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from govshare.audit.keys import PlatformKeys
 from govshare.audit.model import GENESIS_HASH, AuditEntry
@@ -58,11 +59,14 @@ def verify_chain(
         expected_seq, expected_prev = 1, GENESIS_HASH
         for a in anchors:
             if int(a.first_seq) != expected_seq:
-                report.fail(int(a.first_seq), f"archive {a.file_name} does not follow seq {expected_seq - 1}")
+                report.fail(
+                    int(a.first_seq),
+                    f"archive {a.file_name} does not follow seq {expected_seq - 1}",
+                )
+            if archive_dir is not None:
+                _verify_archive(archive_dir / str(a.file_name), a, expected_prev, report)
             expected_seq, expected_prev = int(a.upto_seq) + 1, str(a.last_hash)
             report.archives += 1
-            if archive_dir is not None:
-                _verify_archive(archive_dir / str(a.file_name), str(a.file_sha256), report)
 
         hashes: dict[int, str] = {}
         checkpoints = conn.execute(select(audit_checkpoint).order_by(audit_checkpoint.c.seq)).all()
@@ -71,7 +75,10 @@ def verify_chain(
         after = last
         while True:
             rows = conn.execute(
-                select(audit_entry).where(audit_entry.c.seq > after).order_by(audit_entry.c.seq).limit(batch)
+                select(audit_entry)
+                .where(audit_entry.c.seq > after)
+                .order_by(audit_entry.c.seq)
+                .limit(batch)
             ).all()
             if not rows:
                 break
@@ -85,7 +92,9 @@ def verify_chain(
                         f"expected seq {expected_seq}, found {entry.seq} (entry missing or moved)",
                     )
                 if entry.prev_hash != expected_prev:
-                    report.fail(entry.seq, f"seq {entry.seq}: prev_hash does not link to its predecessor")
+                    report.fail(
+                        entry.seq, f"seq {entry.seq}: prev_hash does not link to its predecessor"
+                    )
                 if entry.computed_hash() != entry.hash:
                     report.fail(entry.seq, f"seq {entry.seq}: content does not match its hash")
                 if entry.seq in wanted:
@@ -108,26 +117,44 @@ def verify_chain(
             if seq == 0 or seq <= floor:
                 continue
             if seq > last:
-                report.fail(last + 1, f"checkpoint at seq {seq} is beyond the chain's end {last} (entries removed)")
+                report.fail(
+                    last + 1,
+                    f"checkpoint at seq {seq} is beyond the chain's end {last} (entries removed)",
+                )
             elif hashes.get(seq) != c.head_hash:
-                report.fail(seq, f"checkpoint at seq {seq}: signed head hash differs from the chain")
+                report.fail(
+                    seq, f"checkpoint at seq {seq}: signed head hash differs from the chain"
+                )
     return report
 
 
-def _verify_archive(path: Path, sha256: str, report: VerifyReport) -> None:
+def _verify_archive(path: Path, anchor: Row[Any], prev_hash: str, report: VerifyReport) -> None:
+    """The file must match its recorded digest, link to ``prev_hash`` (the end of what came
+    before it) and end in the anchored hash that the live chain continues from."""
     if not path.exists():
         report.fail(None, f"archive file {path.name} is missing")
         return
     data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != sha256:
+    if hashlib.sha256(data).hexdigest() != str(anchor.file_sha256):
         report.fail(None, f"archive file {path.name} does not match its recorded SHA-256")
         return
-    prev: str | None = None
+    expected_seq, prev, count = int(anchor.first_seq), prev_hash, 0
     for line in data.decode("utf-8").splitlines():
-        raw = json.loads(line)
-        raw["occurred_at"] = datetime.fromisoformat(raw["occurred_at"].replace("Z", "+00:00"))
-        entry = AuditEntry(**raw)
-        if entry.computed_hash() != entry.hash or (prev is not None and entry.prev_hash != prev):
+        try:
+            raw = json.loads(line)
+            raw["occurred_at"] = datetime.fromisoformat(raw["occurred_at"].replace("Z", "+00:00"))
+            entry = AuditEntry(**raw)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            report.fail(expected_seq, f"archive {path.name}: seq {expected_seq} is unreadable")
+            return
+        if (
+            entry.seq != expected_seq
+            or entry.prev_hash != prev
+            or entry.computed_hash() != entry.hash
+        ):
             report.fail(entry.seq, f"archive {path.name}: seq {entry.seq} does not verify")
             return
-        prev = entry.hash
+        expected_seq, prev, count = entry.seq + 1, entry.hash, count + 1
+    upto = int(anchor.upto_seq)
+    if count != int(anchor.entry_count) or expected_seq != upto + 1 or prev != anchor.last_hash:
+        report.fail(upto, f"archive {path.name} does not end in the anchored hash of seq {upto}")

@@ -3,7 +3,6 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
-    Date,
     ForeignKey,
     Integer,
     PrimaryKeyConstraint,
@@ -102,23 +101,4 @@ client_system = Table(
     Column("revoked_reason", String(500)),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("last_token_at", UTCDateTime()),
-)
-
-# Working-day calendar years loaded by the authority (govshare calendar load).
-calendar_day = Table(
-    "calendar_day",
-    metadata,
-    Column("day", Date, primary_key=True),
-    Column("year", Integer, nullable=False, index=True),
-    Column("kind", String(30), nullable=False),  # holiday | adjusted_working_day
-    Column("name", String(100), nullable=False, default=""),
-)
-
-calendar_year = Table(
-    "calendar_year",
-    metadata,
-    Column("year", Integer, primary_key=True),
-    Column("source", String(500), nullable=False),
-    Column("file_sha256", String(64), nullable=False),
-    Column("loaded_at", UTCDateTime(), nullable=False),
 )

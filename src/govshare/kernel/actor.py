@@ -32,6 +32,8 @@ class Actor:
     name: str
     department_id: str | None = None
     roles: frozenset[tuple[str, Role]] = field(default_factory=frozenset)
+    # Jurisdictions this actor governs as data authority (its own and those below it).
+    governs: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def system(cls, name: str = "system") -> Actor:
@@ -42,7 +44,9 @@ class Actor:
         return cls(kind=ActorKind.ANONYMOUS, id="anonymous", name="anonymous")
 
     def has_role(self, role: Role, department_id: str | None = None) -> bool:
-        return any(r == role and (department_id is None or d == department_id) for d, r in self.roles)
+        return any(
+            r == role and (department_id is None or d == department_id) for d, r in self.roles
+        )
 
     def departments_with(self, role: Role) -> set[str]:
         return {d for d, r in self.roles if r == role}

@@ -75,9 +75,7 @@ def validate_uscc(value: str, *, field: str = "uscc") -> str:
             field,
         )
     org = code[8:17]
-    if not all(c.isdigit() or "A" <= c <= "Z" for c in org[:8]) or (
-        org[8] not in "0123456789X"
-    ):
+    if not all(c.isdigit() or "A" <= c <= "Z" for c in org[:8]) or (org[8] not in "0123456789X"):
         raise _uscc_fail(
             "org_code_format",
             "统一社会信用代码第9至17位（组织机构代码）格式错误",
@@ -113,8 +111,11 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 # Province-level prefixes of GB/T 2260 (plus 71 Taiwan, 81 Hong Kong, 82 Macao).
 ID_PROVINCE_PREFIXES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 "
-    "61 62 63 64 65 71 81 82".split()
+    {
+        *("11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36"),
+        *("37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62"),
+        *("63", "64", "65", "71", "81", "82"),
+    }
 )
 
 

@@ -1,0 +1,1 @@
+"""The ``govshare`` command line (Typer): one module per command group."""

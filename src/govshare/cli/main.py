@@ -1,0 +1,24 @@
+"""``govshare``: every command parses its input, calls one service and prints the result."""
+
+from __future__ import annotations
+
+import typer
+
+from govshare.cli import audit, calendar, db, demo, profiles, serve
+
+app = typer.Typer(
+    name="govshare",
+    help="govshare — government data sharing and exchange platform (政务数据共享交换平台).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(audit.app, name="audit")
+app.add_typer(calendar.app, name="calendar")
+app.add_typer(profiles.app, name="profiles")
+app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from govshare.cli.common import fail
+from govshare.config import get_settings
+from govshare.rules import ProfileError
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="address to bind"),
+    port: int = typer.Option(8000, help="port"),
+) -> None:
+    """Serve the platform (web UI and API)."""
+    from govshare.web.app import create_app
+
+    try:
+        app = create_app(get_settings())
+    except ProfileError as exc:
+        raise fail(str(exc), 2) from exc
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -1,0 +1,83 @@
+"""Every permission decision lives here. Routes name a Permission; they never test roles.
+
+The rules:
+- the data authority's admins (数据主管部门管理员) govern the departments, users and client
+  systems of their jurisdiction and of the jurisdictions below it (counties are tenants of
+  the city platform, SQ-11, NX-35);
+- a department admin manages the users and client systems of its own department;
+- auditors and authority admins read the audit log;
+- every signed-in user sees their home page, the calendar and the rule profiles.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from govshare.kernel.actor import Actor, ActorKind, Role
+from govshare.kernel.errors import Forbidden, Unauthenticated
+
+
+class Permission(StrEnum):
+    PUBLIC = "public"
+    SIGNED_IN = "signed_in"
+    MANAGE_DEPARTMENTS = "manage_departments"
+    MANAGE_USERS = "manage_users"
+    MANAGE_CLIENT_SYSTEMS = "manage_client_systems"
+    VIEW_AUDIT = "view_audit"
+    MANAGE_AUDIT = "manage_audit"  # checkpoints, purge
+    LOAD_CALENDAR = "load_calendar"
+    CLIENT_API = "client_api"  # a department business system with a valid token
+
+
+def _is_user(actor: Actor) -> bool:
+    return actor.kind is ActorKind.USER
+
+
+def can(
+    actor: Actor,
+    permission: Permission,
+    *,
+    department_id: str | None = None,
+    jurisdiction_id: str | None = None,
+) -> bool:
+    """May ``actor`` do ``permission``, optionally on one department / jurisdiction?"""
+    if actor.kind is ActorKind.SYSTEM:
+        return True
+    if permission is Permission.PUBLIC:
+        return True
+    if permission is Permission.CLIENT_API:
+        return actor.kind is ActorKind.CLIENT_SYSTEM
+    if not _is_user(actor):
+        return False
+    if permission is Permission.SIGNED_IN:
+        return True
+    governs = (jurisdiction_id is None and bool(actor.governs)) or jurisdiction_id in actor.governs
+    if permission in (
+        Permission.MANAGE_DEPARTMENTS,
+        Permission.LOAD_CALENDAR,
+        Permission.MANAGE_AUDIT,
+    ):
+        return actor.has_role(Role.AUTHORITY_ADMIN) and governs
+    if permission in (Permission.MANAGE_USERS, Permission.MANAGE_CLIENT_SYSTEMS):
+        if actor.has_role(Role.AUTHORITY_ADMIN) and governs:
+            return True
+        if department_id is None:
+            return actor.has_role(Role.DEPT_ADMIN)
+        return actor.has_role(Role.DEPT_ADMIN, department_id)
+    if permission is Permission.VIEW_AUDIT:
+        return actor.has_role(Role.AUDITOR) or actor.has_role(Role.AUTHORITY_ADMIN)
+    return False
+
+
+def require(
+    actor: Actor,
+    permission: Permission,
+    *,
+    department_id: str | None = None,
+    jurisdiction_id: str | None = None,
+) -> None:
+    if can(actor, permission, department_id=department_id, jurisdiction_id=jurisdiction_id):
+        return
+    if actor.kind is ActorKind.ANONYMOUS:
+        raise Unauthenticated("请先登录", "please sign in first")
+    raise Forbidden("没有执行此操作的权限", "you are not allowed to do this", code="forbidden")

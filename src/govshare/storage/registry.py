@@ -1,0 +1,14 @@
+"""Imports every domain's tables so that the shared MetaData is complete."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+
+def all_tables() -> MetaData:
+    from govshare.audit import tables as _audit  # noqa: F401
+    from govshare.identity import tables as _identity  # noqa: F401
+    from govshare.rules import tables as _rules  # noqa: F401
+    from govshare.storage.metadata import metadata
+
+    return metadata

@@ -1,0 +1,21 @@
+"""The main navigation: each entry shows only to those its permission admits."""
+
+from __future__ import annotations
+
+from govshare.identity.policy import Permission, can
+from govshare.kernel.actor import Actor
+
+NavItem = tuple[str, str, Permission]
+NAV: list[NavItem] = [
+    ("/", "Home", Permission.SIGNED_IN),
+    ("/admin/departments", "Departments", Permission.MANAGE_DEPARTMENTS),
+    ("/admin/users", "Users", Permission.MANAGE_USERS),
+    ("/admin/clients", "Client systems", Permission.MANAGE_CLIENT_SYSTEMS),
+    ("/audit", "Audit log", Permission.VIEW_AUDIT),
+    ("/calendar", "Working days", Permission.SIGNED_IN),
+    ("/profiles", "Rule profiles", Permission.SIGNED_IN),
+]
+
+
+def navigation(actor: Actor) -> list[tuple[str, str]]:
+    return [(href, label) for href, label, perm in NAV if can(actor, perm)]

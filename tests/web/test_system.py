@@ -1,0 +1,81 @@
+"""Health, metrics, public keys, language switch, headers, logs free of secrets."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.web.conftest import login
+
+
+def test_healthz(client: TestClient) -> None:
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json()["status"] == "ok"
+
+
+def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
+    client.get("/healthz")
+    body = client.get("/metrics").text
+    assert 'govshare_http_requests_total{method="GET",route="/healthz",status="200"}' in body
+    assert "govshare_http_request_duration_seconds_bucket" in body
+
+
+@pytest.mark.req("HB-27")
+def test_public_key_is_served_as_jwk(client: TestClient) -> None:
+    keys = client.get("/.well-known/govshare/keys").json()["keys"]
+    assert keys[0]["kty"] == "OKP" and keys[0]["crv"] == "Ed25519"
+    raw = base64.urlsafe_b64decode(keys[0]["x"] + "==")
+    assert len(raw) == 32
+
+
+def test_chinese_by_default_english_on_request(client: TestClient) -> None:
+    page = client.get("/login")
+    assert 'lang="zh-CN"' in page.text and "登录" in page.text
+    client.get("/lang/en", follow_redirects=False)
+    page = client.get("/login")
+    assert 'lang="en"' in page.text and "Sign in" in page.text and "登录" not in page.text
+
+
+@pytest.mark.req("SQ-24")
+def test_security_headers(client: TestClient) -> None:
+    r = client.get("/login")
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_htmx_is_served_from_the_npm_package(client: TestClient) -> None:
+    r = client.get("/vendor/htmx/htmx.min.js")
+    assert r.status_code == 200 and "htmx" in r.text[:2000]
+
+
+@pytest.mark.req("SQ-24", "NX-52")
+def test_logs_hold_no_password_or_secret(
+    client: TestClient, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from govshare.web.logging import get_logger
+
+    login(client, "admin")
+    client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "x",
+            "client_secret": "s3cr3t-value-xyz",
+        },
+    )
+    get_logger().info("probe", password="Demo-Pass-2026", mobile="13812345678")
+    out, err = capfd.readouterr()
+    logs = out + err
+    assert '"event": "request"' in logs  # the request log is there, as JSON
+    assert "Demo-Pass-2026" not in logs and "s3cr3t-value-xyz" not in logs
+    assert "13812345678" not in logs and "138****5678" in logs
+
+
+def test_unknown_route_is_404_not_500(client: TestClient) -> None:
+    assert client.get("/api/v1/departments/NOPE").status_code in (401, 404)
+    login(client, "admin")
+    r = client.get("/api/v1/departments/NOPE")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
