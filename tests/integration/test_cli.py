@@ -64,7 +64,7 @@ def test_audit_verify_exit_codes(cli_env: Settings) -> None:
 @pytest.mark.req("NX-33")
 def test_audit_purge_refused_inside_retention(cli_env: Settings) -> None:
     r = runner.invoke(app, ["audit", "purge", "--before", "2026-11-01"])
-    assert r.exit_code != 0 and "180" in r.output
+    assert r.exit_code != 0 and "184" in r.output  # NX-33: the strictest profile wins
 
 
 def test_profiles_show_prints_cited_values(cli_env: Settings) -> None:

@@ -316,3 +316,30 @@ def test_demo_seed_is_idempotent(demo_platform: Platform) -> None:
     assert after == before
     assert 28 <= before[0] <= 40
     assert {login.role for login in summary.logins} >= {r.value for r in Role}
+
+
+@pytest.mark.req("HB-27", "SQ-25")
+def test_periodic_checkpoint_signs_only_when_the_chain_moved(demo_platform: Platform) -> None:
+    from govshare.audit.services import checkpoint_if_moved
+    from govshare.audit.verify import verify_chain
+
+    db, keys = demo_platform.db, demo_platform.keys
+    first = checkpoint_if_moved(db, keys, actor=SYSTEM)
+    assert first is not None
+    assert checkpoint_if_moved(db, keys, actor=SYSTEM) is None  # nothing new since
+    services.record_logout(db, actor=_authority_actor(db))
+    second = checkpoint_if_moved(db, keys, actor=SYSTEM)
+    assert second is not None and second.seq > first.seq
+    report = verify_chain(db, keys)
+    assert report.ok and report.checkpoints == 2
+
+
+@pytest.mark.req("NX-52", "SQ-28")
+def test_private_key_file_is_owner_only(demo_platform: Platform) -> None:
+    import stat
+
+    from govshare.audit.keys import PRIVATE_FILE
+
+    key_file = demo_platform.settings.keys_dir / PRIVATE_FILE
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(demo_platform.settings.keys_dir.stat().st_mode) == 0o700

@@ -270,7 +270,8 @@ def test_neixiang_profile_matches_its_measures(profiles: dict[str, RuleProfile])
     assert p.sharing.provider_reply is None and p.sharing.compliance_review is None
     # NX-37.1: a basis for both restricted categories.
     assert p.classification.basis.required_for == ["conditional", "not_shared"]
-    assert p.audit.min_retention_days >= 180
+    # NX-33: no six-month window (at most 184 days) may be cut short.
+    assert p.audit.min_retention_days >= 184
     # NX-22 / NX-23: 5 + 5 WD, and 5 WD to report to the city.
     c = p.catalog
     assert c.update_after_change is not None and c.authority_update is not None

@@ -120,6 +120,19 @@ def create_checkpoint(db: Database, keys: PlatformKeys, *, actor: Actor) -> Chec
     return cp
 
 
+def checkpoint_if_moved(db: Database, keys: PlatformKeys, *, actor: Actor) -> Checkpoint | None:
+    """The periodic checkpoint: sign the head only when entries were added since the last one
+    (the checkpoint's own audit entry does not count as movement)."""
+    with db.read() as conn:
+        last = conn.execute(
+            select(audit_checkpoint.c.seq).order_by(audit_checkpoint.c.seq.desc()).limit(1)
+        ).scalar()
+        head = conn.execute(select(func.max(audit_entry.c.seq))).scalar()
+    if head is None or (last is not None and int(head) <= int(last) + 1):
+        return None
+    return create_checkpoint(db, keys, actor=actor)
+
+
 @dataclass(frozen=True)
 class PurgeResult:
     archive_file: Path

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,7 +17,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
+from govshare.audit.services import checkpoint_if_moved
 from govshare.config import Settings, get_settings
+from govshare.kernel.actor import Actor
 from govshare.kernel.clock import local_display
 from govshare.kernel.errors import DomainError, Unauthenticated
 from govshare.platform import Platform
@@ -65,7 +71,18 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     platform = platform or Platform.open(settings)
     log = get_logger("govshare.web")
 
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_periodic_checkpoints(platform, log))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     app = FastAPI(
+        lifespan=lifespan,
         title="govshare",
         description="政务数据共享交换平台 API — government data sharing and exchange platform",
         version="0.1.0",
@@ -162,6 +179,23 @@ def iter_routes(app: FastAPI) -> list[Any]:
     """Every route of the app: its own, and those of the routers it composed."""
     own = [r for r in app.router.routes if hasattr(r, "path")]
     return own + [r for router in app.state.routers for r in router.routes]
+
+
+async def _periodic_checkpoints(platform: Platform, log: Any) -> None:
+    """Sign the audit chain's head every ``checkpoint_interval_seconds`` when it has moved."""
+    interval = platform.settings.checkpoint_interval_seconds
+    if interval <= 0:
+        return
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            cp = await asyncio.to_thread(
+                checkpoint_if_moved, platform.db, platform.keys, actor=Actor.system("scheduler")
+            )
+            if cp is not None:
+                log.info("audit_checkpoint", seq=cp.seq)
+        except Exception as exc:  # keep the loop alive; the next tick retries
+            log.error("audit_checkpoint_failed", error=type(exc).__name__)
 
 
 def _escape(text: str) -> str:
