@@ -230,3 +230,21 @@ def demo_platform(demo_settings: Settings) -> Iterator[Platform]:
     p = Platform.open(demo_settings)
     yield p
     p.close()
+
+
+@pytest.fixture
+def sqlite_demo_platform(tmp_path: Path, _sqlite_demo_template: Path) -> Iterator[Platform]:
+    """The demo city on SQLite only (for tests whose subject is not the database)."""
+    path = tmp_path / "govshare.db"
+    shutil.copyfile(_sqlite_demo_template, path)
+    p = Platform.open(
+        Settings(
+            environment="test",
+            var_dir=tmp_path / "var",
+            database_url=f"sqlite:///{path}",
+            secret_key="test-secret-key-that-is-long-enough-000",
+            node_modules_dir=ROOT / "node_modules",
+        )
+    )
+    yield p
+    p.close()

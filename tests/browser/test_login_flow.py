@@ -37,12 +37,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(demo_platform: Platform) -> Iterator[str]:
-    if demo_platform.db.dialect != "sqlite":
-        pytest.skip("one browser run is enough; the server logic is covered on both databases")
+def server(sqlite_demo_platform: Platform) -> Iterator[str]:
+    """The browser tests' subject is the UI; the server logic runs on both databases in
+    tests/web, so one database is enough here."""
     port = _free_port()
     config = uvicorn.Config(
-        create_app(platform=demo_platform), host="127.0.0.1", port=port, log_level="warning"
+        create_app(platform=sqlite_demo_platform), host="127.0.0.1", port=port, log_level="warning"
     )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)

@@ -106,3 +106,29 @@ def test_demo_twice_changes_nothing(cli_env: Settings) -> None:
     assert r.exit_code == 0 and "seeded the demo city" in r.stdout and "admin" in r.stdout
     r = runner.invoke(app, ["demo"])
     assert r.exit_code == 0 and "unchanged" in r.stdout
+
+
+def test_loading_a_year_runs_the_recompute_hooks(settings: Settings, tmp_path: Path) -> None:
+    from datetime import date
+
+    from govshare.kernel.actor import Actor
+    from govshare.platform import Platform
+    from govshare.rules import calendar as cal_mod
+
+    seen: list[tuple[int, date]] = []
+
+    def hook(tx, cal, year):  # type: ignore[no-untyped-def]
+        seen.append((year, cal.add_working_days(date(2026, 12, 25), 10).day))
+
+    cal_mod.on_year_loaded(hook)
+    try:
+        f = tmp_path / "2027.yaml"
+        f.write_text("year: 2027\nsource: 测试\nholidays: [2027-01-01]\n", encoding="utf-8")
+        p = Platform.open(settings)
+        try:
+            cal_mod.load_year(p.db, f, actor=Actor.system("test"))
+        finally:
+            p.close()
+    finally:
+        cal_mod._recompute_hooks.remove(hook)
+    assert seen == [(2027, date(2027, 1, 11))]
