@@ -28,7 +28,7 @@ def test_bin_run_serves_the_demo_city(tmp_path: Path) -> None:
     env.update(GOVSHARE_VAR_DIR=str(tmp_path / "var"), PORT=str(port))
     log = tmp_path / "run.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own script
+        proc = subprocess.Popen(
             [str(ROOT / "bin" / "run")],
             cwd=ROOT,
             env=env,
