@@ -9,6 +9,16 @@ from govshare.storage.registry import all_tables
 
 config = context.config
 target_metadata = all_tables()
+# Per-database search tables (FTS5 / tsvector) are created by raw DDL in the migrations.
+UNMANAGED = {"catalog_fts", "catalog_search"} | {
+    f"catalog_fts_{s}" for s in ("data", "idx", "content", "docsize", "config")
+}
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    return not (type_ == "table" and name in UNMANAGED)
 
 
 def run_migrations_offline() -> None:
@@ -32,6 +42,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=True,
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

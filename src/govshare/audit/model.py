@@ -51,6 +51,21 @@ class AuditAction(StrEnum):
     CALENDAR_LOAD = "calendar_load"
     SEED = "seed"
     FILE_RESPONSIBILITY = "file_responsibility"
+    # Catalog workflow
+    SUBMIT = "submit"
+    APPROVE = "approve"
+    RETURN = "return"
+    PUBLISH = "publish"
+    RETIRE = "retire"
+    RECORD_CHANGE = "record_change"
+    RESOLVE = "resolve"
+    REPORT = "report"
+    MAINTAIN = "maintain"
+    FILE = "file"
+    ASSIGN = "assign"
+    FULFIL = "fulfil"
+    IMPORT = "import"
+    EXPORT = "export"
 
 
 SQ25_LIFECYCLE = (

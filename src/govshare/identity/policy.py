@@ -27,10 +27,19 @@ class Permission(StrEnum):
     MANAGE_AUDIT = "manage_audit"  # checkpoints, purge
     LOAD_CALENDAR = "load_calendar"
     CLIENT_API = "client_api"  # a department business system with a valid token
+    VIEW_CATALOG = "view_catalog"  # any signed-in government user
+    EDIT_CATALOG = "edit_catalog"  # cataloguers and admins of the provider department
+    REVIEW_CATALOG = "review_catalog"  # the data authority over the provider's jurisdiction
+    FILE_DEMAND = "file_demand"  # a consumer department's staff
 
 
 def _is_user(actor: Actor) -> bool:
     return actor.kind is ActorKind.USER
+
+
+def _holds_any(actor: Actor, roles: tuple[Role, ...], department_id: str | None) -> bool:
+    """Holds one of ``roles`` in ``department_id`` (in any department when None)."""
+    return any(actor.has_role(r, department_id) for r in roles)
 
 
 def can(
@@ -64,6 +73,17 @@ def can(
         if department_id is None:
             return actor.has_role(Role.DEPT_ADMIN)
         return actor.has_role(Role.DEPT_ADMIN, department_id)
+    if permission is Permission.VIEW_CATALOG:
+        return bool(actor.roles)
+    if permission is Permission.EDIT_CATALOG:
+        if actor.has_role(Role.AUTHORITY_ADMIN) and governs:
+            return True
+        return _holds_any(actor, (Role.CATALOGUER, Role.DEPT_ADMIN), department_id)
+    if permission is Permission.REVIEW_CATALOG:
+        return actor.has_role(Role.AUTHORITY_ADMIN) and governs
+    if permission is Permission.FILE_DEMAND:
+        roles = (Role.DATA_USER, Role.DEPT_ADMIN, Role.CATALOGUER, Role.AUTHORITY_ADMIN)
+        return _holds_any(actor, roles, department_id)
     if permission is Permission.VIEW_AUDIT:
         return actor.has_role(Role.AUDITOR) or actor.has_role(Role.AUTHORITY_ADMIN)
     return False

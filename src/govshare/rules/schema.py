@@ -47,6 +47,24 @@ SecurityAgreementPolicy = Literal[
     "mandatory_three_party",  # authority + consumer + provider must sign first (YX-21)
 ]
 
+# Entry fields a measure makes mandatory in every catalog entry.
+CatalogField = Literal[
+    "name",  # 数据名称 / 信息名称
+    "summary",  # 摘要
+    "classification",  # 分类
+    "provider",  # 提供单位 / 责任方
+    "format_category",  # 数据格式
+    "update_cycle",  # 更新频度 / 更新时限 / 更新周期
+    "timeliness",  # 时效要求
+    "share_category",  # 共享类别 / 共享类型 / 共享属性
+    "share_scope",  # 共享范围
+    "share_conditions",  # 共享条件
+    "delivery_modes",  # 提供方式 / 共享方式
+    "open_category",  # 可否向社会开放 / 开放属性
+    "usage_requirements",  # 使用要求
+    "data_items",  # 信息项
+]
+
 # Accepted kinds of basis (依据) for a restricted share or open category.
 BasisType = Literal[
     "law",  # 法律
@@ -271,9 +289,12 @@ class CatalogRules(_Strict):
     update_cycle_enforced: bool
     base_kinds: list[BaseKind]
     themes: list[str]
+    required_fields: list[CatalogField]
+    item_collection_basis_required: bool
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        _unique(self.required_fields, "required_fields")
         if (
             self.min_full_maintenance_per_year is not None
             and self.min_full_maintenance_per_year < 1

@@ -1,0 +1,1 @@
+"""The government information resource catalog (政务信息资源目录)."""
