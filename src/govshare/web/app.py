@@ -27,7 +27,17 @@ from govshare.web.deps import Renderer, locale_of
 from govshare.web.i18n import LOCALES, translations
 from govshare.web.logging import configure_logging, get_logger
 from govshare.web.metrics import metrics
-from govshare.web.routes import admin, api, audit_log, auth, pages, system
+from govshare.web.routes import (
+    admin,
+    api,
+    audit_log,
+    auth,
+    catalog_api,
+    catalog_files,
+    catalog_pages,
+    pages,
+    system,
+)
 
 TEMPLATES_DIR = __import__("pathlib").Path(__file__).parent / "templates"
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
@@ -168,7 +178,17 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     else:
         log.warning("htmx_missing", hint="run the set-up (npm ci) to install front-end packages")
 
-    routers = [system.router, auth.router, pages.router, admin.router, audit_log.router, api.router]
+    routers = [
+        system.router,
+        auth.router,
+        pages.router,
+        admin.router,
+        audit_log.router,
+        api.router,
+        catalog_api.router,
+        catalog_files.router,
+        catalog_pages.router,
+    ]
     for router in routers:
         app.include_router(router)
     app.state.routers = routers

@@ -1,0 +1,7 @@
+"""Catalog routes (catalog_api)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

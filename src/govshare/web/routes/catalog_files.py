@@ -1,0 +1,7 @@
+"""Catalog routes (catalog_files)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
