@@ -6,7 +6,6 @@ Dynamic message ids (role:*, action:*, kind:*) are added from the enums.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -33,34 +32,14 @@ def dynamic_ids() -> list[str]:
 
 
 def main() -> None:
-    pot = ROOT / "var" / "messages.pot"
-    pot.parent.mkdir(exist_ok=True)
-    subprocess.run(  # noqa: S603 - fixed argv, our own interpreter
-        [
-            sys.executable,
-            "-m",
-            "babel.messages.frontend",
-            "extract",
-            "-F",
-            "babel.cfg",
-            "-o",
-            str(pot),
-            "--no-location",
-            "--omit-header",
-            ".",
-        ],
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-    )
-    with pot.open("rb") as fh:
-        template = read_po(fh)
+    from govshare.web.i18n import template_message_ids
+
     old = Catalog(locale="zh_CN")
     if PO.exists():
         with PO.open("rb") as fh:
             old = read_po(fh, locale="zh_CN")
     new = Catalog(locale="zh_CN", project="govshare", fuzzy=False)
-    ids = [m.id for m in template if m.id] + dynamic_ids()
+    ids = template_message_ids() + dynamic_ids()
     for mid in dict.fromkeys(ids):
         prev = old.get(mid)
         new.add(mid, prev.string if prev is not None else "")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -12,28 +10,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "src/govshare/web/locale/zh_CN/LC_MESSAGES/messages.po"
 
 
-def test_every_template_message_is_translated(tmp_path: Path) -> None:
-    pot = tmp_path / "messages.pot"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "babel.messages.frontend",
-            "extract",
-            "-F",
-            "babel.cfg",
-            "-o",
-            str(pot),
-            "--no-location",
-            "--omit-header",
-            ".",
-        ],
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-    )
-    with pot.open("rb") as fh:
-        wanted = {m.id for m in read_po(fh) if m.id}
+def test_every_template_message_is_translated() -> None:
+    from govshare.web.i18n import template_message_ids
+
+    wanted = set(template_message_ids())
+    assert "Sign in" in wanted
     with PO.open("rb") as fh:
         have = {m.id: m.string for m in read_po(fh, locale="zh_CN") if m.id}
     missing = sorted(wanted - have.keys())

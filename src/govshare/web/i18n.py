@@ -39,3 +39,19 @@ def normalise(locale: str | None) -> str:
     if low.startswith("en"):
         return "en"
     return "zh_CN"
+
+
+def template_message_ids() -> list[str]:
+    """Every message id the templates use (for the translation update script and its test)."""
+    from babel.messages.extract import extract_from_dir
+
+    templates = Path(__file__).parent / "templates"
+    found = extract_from_dir(
+        str(templates),
+        method_map=[("**.html", "jinja2")],
+        options_map={"**.html": {"extensions": "jinja2.ext.i18n"}},
+    )
+    ids: dict[str, None] = {}
+    for _filename, _lineno, message, _comments, _context in found:
+        ids[message if isinstance(message, str) else message[0]] = None
+    return list(ids)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
 
 from govshare.identity import queries, services
 from govshare.identity.model import InterfaceKind
@@ -70,28 +71,28 @@ def new_department(
     )
 
 
-def _department_input(
-    name: str,
-    short_name: str,
-    uscc: str,
-    jurisdiction_id: str,
-    contact_name: str,
-    contact_phone: str,
-    contact_email: str,
-    is_authority: str | None,
-    is_operator: str | None,
-) -> DepartmentInput:
-    return DepartmentInput(
-        name=name,
-        short_name=short_name,
-        uscc=uscc,
-        jurisdiction_id=jurisdiction_id,
-        contact_name=contact_name,
-        contact_phone=contact_phone,
-        contact_email=contact_email,
-        is_authority=bool(is_authority),
-        is_operator=bool(is_operator),
-    )
+class DepartmentForm(BaseModel):
+    """The department form as posted by the admin pages (checkboxes arrive as "1" or not)."""
+
+    name: str = ""
+    short_name: str = ""
+    uscc: str = ""
+    jurisdiction_id: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    contact_email: str = ""
+    is_authority: str | None = None
+    is_operator: str | None = None
+
+    def to_input(self) -> DepartmentInput:
+        return DepartmentInput(
+            **self.model_dump(exclude={"is_authority", "is_operator"}),
+            is_authority=bool(self.is_authority),
+            is_operator=bool(self.is_operator),
+        )
+
+
+DepartmentFormDep = Annotated[DepartmentForm, Form()]
 
 
 @router.post("/departments")
@@ -99,27 +100,9 @@ def create_department(
     request: Request,
     platform: PlatformDep,
     actor: ManageDepartments,
-    name: Annotated[str, Form()] = "",
-    short_name: Annotated[str, Form()] = "",
-    uscc: Annotated[str, Form()] = "",
-    jurisdiction_id: Annotated[str, Form()] = "",
-    contact_name: Annotated[str, Form()] = "",
-    contact_phone: Annotated[str, Form()] = "",
-    contact_email: Annotated[str, Form()] = "",
-    is_authority: Annotated[str | None, Form()] = None,
-    is_operator: Annotated[str | None, Form()] = None,
+    form: DepartmentFormDep,
 ) -> Response:
-    data = _department_input(
-        name,
-        short_name,
-        uscc,
-        jurisdiction_id,
-        contact_name,
-        contact_phone,
-        contact_email,
-        is_authority,
-        is_operator,
-    )
+    data = form.to_input()
     try:
         dept = services.create_department(platform.db, data, actor=actor)
     except DomainError as exc:
@@ -173,27 +156,9 @@ def update_department(
     department_id: str,
     platform: PlatformDep,
     actor: ManageDepartments,
-    name: Annotated[str, Form()] = "",
-    short_name: Annotated[str, Form()] = "",
-    uscc: Annotated[str, Form()] = "",
-    jurisdiction_id: Annotated[str, Form()] = "",
-    contact_name: Annotated[str, Form()] = "",
-    contact_phone: Annotated[str, Form()] = "",
-    contact_email: Annotated[str, Form()] = "",
-    is_authority: Annotated[str | None, Form()] = None,
-    is_operator: Annotated[str | None, Form()] = None,
+    form: DepartmentFormDep,
 ) -> Response:
-    data = _department_input(
-        name,
-        short_name,
-        uscc,
-        jurisdiction_id,
-        contact_name,
-        contact_phone,
-        contact_email,
-        is_authority,
-        is_operator,
-    )
+    data = form.to_input()
     try:
         services.update_department(platform.db, department_id, data, actor=actor)
     except DomainError as exc:
