@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from govshare.audit.keys import PlatformKeys, load_or_create_keys
 from govshare.config import Settings
 from govshare.kernel.calendar import WorkingDayCalendar
 from govshare.rules import RuleProfile, load_profiles
-from govshare.rules.calendar import load_calendar
+from govshare.rules.calendar import RecomputeHook, load_calendar
 from govshare.storage.engine import Database
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass
@@ -30,6 +26,13 @@ class Platform:
         keys = load_or_create_keys(settings.keys_dir)
         db = Database(settings.effective_database_url)
         return cls(settings=settings, db=db, keys=keys, profiles=profiles)
+
+    @property
+    def recompute_hooks(self) -> list[RecomputeHook]:
+        """Workflows whose provisional deadlines are recomputed when a calendar year loads."""
+        from govshare.catalog.deadlines import recompute_hook
+
+        return [recompute_hook(self.profiles)]
 
     def calendar(self) -> WorkingDayCalendar:
         with self.db.read() as conn:

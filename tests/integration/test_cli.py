@@ -120,15 +120,11 @@ def test_loading_a_year_runs_the_recompute_hooks(settings: Settings, tmp_path: P
     def hook(tx, cal, year):  # type: ignore[no-untyped-def]
         seen.append((year, cal.add_working_days(date(2026, 12, 25), 10).day))
 
-    cal_mod.on_year_loaded(hook)
+    f = tmp_path / "2027.yaml"
+    f.write_text("year: 2027\nsource: 测试\nholidays: [2027-01-01]\n", encoding="utf-8")
+    p = Platform.open(settings)
     try:
-        f = tmp_path / "2027.yaml"
-        f.write_text("year: 2027\nsource: 测试\nholidays: [2027-01-01]\n", encoding="utf-8")
-        p = Platform.open(settings)
-        try:
-            cal_mod.load_year(p.db, f, actor=Actor.system("test"))
-        finally:
-            p.close()
+        cal_mod.load_year(p.db, f, actor=Actor.system("test"), recompute=[hook])
     finally:
-        cal_mod._recompute_hooks.remove(hook)
+        p.close()
     assert seen == [(2027, date(2027, 1, 11))]

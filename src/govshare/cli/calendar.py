@@ -48,7 +48,7 @@ def add(
 def load(file: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
     """Load one year's holidays and adjusted working days (the State Council notice)."""
     with opened_platform() as p:
-        parsed = load_year(p.db, file, actor=Actor.system("cli"))
+        parsed = load_year(p.db, file, actor=Actor.system("cli"), recompute=p.recompute_hooks)
     console.print(
         f"loaded {parsed.year}: {len(parsed.holidays)} holidays, "
         f"{len(parsed.adjusted_working_days)} adjusted working days ({parsed.source})"

@@ -10,14 +10,14 @@ An override file holds one year (YAML):
       - {date: 2027-02-07, name: 春节调休}
 
 Loading a year replaces whatever the package or an earlier load said about it, writes an
-audit entry, and runs the registered recompute hooks (workflows store deadlines that
+audit entry, and runs the given recompute hooks (workflows store deadlines that
 reached into an unknown year as provisional and recompute them here).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -37,14 +37,8 @@ from govshare.kernel.errors import ValidationFailed
 from govshare.rules.tables import calendar_day, calendar_year
 from govshare.storage.engine import Database, Transaction
 
+# Recomputes a workflow's provisional deadlines once a year is loaded (Platform.recompute_hooks).
 RecomputeHook = Callable[[Transaction, WorkingDayCalendar, int], None]
-_recompute_hooks: list[RecomputeHook] = []
-
-
-def on_year_loaded(hook: RecomputeHook) -> RecomputeHook:
-    """Register a hook that recomputes provisional deadlines when a year is loaded."""
-    _recompute_hooks.append(hook)
-    return hook
 
 
 def package_calendar() -> WorkingDayCalendar:
@@ -153,7 +147,9 @@ def parse_year_file(path: Path) -> CalendarYearFile:
     )
 
 
-def load_year(db: Database, path: Path, *, actor: Actor) -> CalendarYearFile:
+def load_year(
+    db: Database, path: Path, *, actor: Actor, recompute: Sequence[RecomputeHook] = ()
+) -> CalendarYearFile:
     require(actor, Permission.LOAD_CALENDAR)
     parsed = parse_year_file(path)
     with db.transaction() as tx:
@@ -190,6 +186,6 @@ def load_year(db: Database, path: Path, *, actor: Actor) -> CalendarYearFile:
             },
         )
         cal = load_calendar(tx.conn)
-        for hook in _recompute_hooks:
+        for hook in recompute:
             hook(tx, cal, parsed.year)
     return parsed
