@@ -167,12 +167,14 @@ def db(platform: Platform) -> Database:
 KNOWN_PROFILES = {"default", "suqian", "shuozhou", "yixing", "hubei", "neixiang"}
 
 
-def _seed(url: str) -> None:
+def _seed(url: str, *, catalog: bool = False) -> Any:
+    """Seed the demo city; the shared templates leave the demo catalog out (fast and
+    deterministic for tests that build their own entries)."""
     from govshare.demo.seed import seed_demo
 
     database = Database(url)
     try:
-        seed_demo(database, known_profiles=KNOWN_PROFILES)
+        return seed_demo(database, known_profiles=KNOWN_PROFILES, catalog=catalog)
     finally:
         database.dispose()
 
@@ -192,6 +194,34 @@ def _pg_demo_template(_pg_template: str) -> Iterator[str]:
         admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_pg_template}"')
     _seed(_pg_url(name))
     yield name
+    with _pg_admin() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=_BACKENDS)
+def catalog_demo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Any]]:
+    """(url, DemoSummary, seconds): the demo city seeded once per backend WITH its catalog of
+    ~220 published resources. Shared by the tests that use it: treat it as read-only."""
+    import time
+
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("_sqlite_template")
+        path = tmp_path_factory.mktemp("catalog_demo") / "demo.db"
+        shutil.copyfile(template, path)
+        url = f"sqlite:///{path}"
+        started = time.perf_counter()
+        summary = _seed(url, catalog=True)
+        yield url, summary, time.perf_counter() - started
+        return
+    tpl: str = request.getfixturevalue("_pg_template")
+    name = f"gs_catdemo_{uuid.uuid4().hex[:10]}"
+    with _pg_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{tpl}"')
+    started = time.perf_counter()
+    summary = _seed(_pg_url(name), catalog=True)
+    yield _pg_url(name), summary, time.perf_counter() - started
     with _pg_admin() as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

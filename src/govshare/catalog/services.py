@@ -142,60 +142,75 @@ def _validate(entry: EntryInput, profile: RuleProfile, *, complete: bool) -> Non
 
 def _check_dedicated(tx: Transaction, entry: EntryInput) -> None:
     for dept_id in entry.dedicated_department_ids:
-        identity_queries.get_department(tx.conn, dept_id)
+        try:
+            identity_queries.get_department(tx.conn, dept_id)
+        except NotFound:
+            raise ValidationFailed(
+                "专用部门不存在",
+                "a dedicated department does not exist",
+                field="dedicated_department_ids",
+            ) from None
 
 
 def create_draft(
     db: Database, profiles: Profiles, entry: EntryInput, *, actor: Actor
 ) -> ResourceVersion:
     """A new resource with its first (draft) version; the resource code is assigned now."""
+    with db.transaction() as tx:
+        return create_draft_tx(tx, profiles, entry, actor=actor)
+
+
+def create_draft_tx(
+    tx: Transaction, profiles: Profiles, entry: EntryInput, *, actor: Actor
+) -> ResourceVersion:
+    """The core of :func:`create_draft`, inside the caller's transaction (the XLSX import
+    creates many drafts in one)."""
     now = utcnow()
     entry = replace(entry, name=entry.name.strip())
-    with db.transaction() as tx:
-        dept = identity_queries.get_department(tx.conn, entry.provider_department_id)
-        _require_edit(actor, dept)
-        profile = profile_for(tx, profiles, dept)
-        _validate(entry, profile, complete=False)
-        _check_dedicated(tx, entry)
-        if not entry.name:
-            raise ValidationFailed("资源名称不能为空", "the resource needs a name", field="name")
-        rid, vid = new_id(), new_id()
-        code = _next_code(tx, entry, profile)
-        tx.conn.execute(
-            insert(resource).values(
-                id=rid,
-                code=code,
-                provider_department_id=dept.id,
-                status=ResourceStatus.DRAFT.value,
-                draft_version_id=vid,
-                retired_reason="",
-                created_at=now,
-                updated_at=now,
-            )
+    dept = identity_queries.get_department(tx.conn, entry.provider_department_id)
+    _require_edit(actor, dept)
+    profile = profile_for(tx, profiles, dept)
+    _validate(entry, profile, complete=False)
+    _check_dedicated(tx, entry)
+    if not entry.name:
+        raise ValidationFailed("资源名称不能为空", "the resource needs a name", field="name")
+    rid, vid = new_id(), new_id()
+    code = _next_code(tx, entry, profile)
+    tx.conn.execute(
+        insert(resource).values(
+            id=rid,
+            code=code,
+            provider_department_id=dept.id,
+            status=ResourceStatus.DRAFT.value,
+            draft_version_id=vid,
+            retired_reason="",
+            created_at=now,
+            updated_at=now,
         )
-        tx.conn.execute(
-            insert(resource_version).values(
-                id=vid,
-                resource_id=rid,
-                version_no=1,
-                state=VersionState.DRAFT.value,
-                created_by=actor.name,
-                created_at=now,
-                updated_at=now,
-                overlaps="[]",
-                **entry_values(entry),
-            )
+    )
+    tx.conn.execute(
+        insert(resource_version).values(
+            id=vid,
+            resource_id=rid,
+            version_no=1,
+            state=VersionState.DRAFT.value,
+            created_by=actor.name,
+            created_at=now,
+            updated_at=now,
+            overlaps="[]",
+            **entry_values(entry),
         )
-        _write_items(tx, vid, entry)
-        audit.record(
-            tx,
-            actor,
-            AuditAction.CREATE,
-            "resource",
-            rid,
-            details={"code": code, "name": entry.name, "version": 1},
-        )
-        return queries.get_version(tx.conn, vid)
+    )
+    _write_items(tx, vid, entry)
+    audit.record(
+        tx,
+        actor,
+        AuditAction.CREATE,
+        "resource",
+        rid,
+        details={"code": code, "name": entry.name, "version": 1},
+    )
+    return queries.get_version(tx.conn, vid)
 
 
 def update_draft(
@@ -305,67 +320,79 @@ def submit(
 ) -> ResourceVersion:
     """Submit a draft for the authority's review. Completeness is checked here, and overlap
     with items another department already provides (一数一源) must be justified."""
-    now = utcnow()
     with db.transaction() as tx:
-        version = queries.get_version(tx.conn, version_id)
-        if version.state not in (VersionState.DRAFT, VersionState.RETURNED):
-            raise Conflict(
-                "该版本已提交或已发布",
-                "this version was submitted already",
-                code="catalog_not_editable",
-            )
-        dept = identity_queries.get_department(tx.conn, version.entry.provider_department_id)
-        _require_edit(actor, dept)
-        profile = profile_for(tx, profiles, dept)
-        _validate(version.entry, profile, complete=True)
-        overlaps = queries.overlapping_resources(tx.conn, version)
-        if overlaps and not version.entry.single_source_justification.strip():
-            names = "、".join(f"{o.name}（{o.code}）" for o in overlaps[:5])
+        return submit_tx(tx, profiles, version_id, actor=actor, change_trigger_id=change_trigger_id)
+
+
+def submit_tx(
+    tx: Transaction,
+    profiles: Profiles,
+    version_id: str,
+    *,
+    actor: Actor,
+    change_trigger_id: str | None = None,
+) -> ResourceVersion:
+    """The core of :func:`submit`, inside the caller's transaction."""
+    now = utcnow()
+    version = queries.get_version(tx.conn, version_id)
+    if version.state not in (VersionState.DRAFT, VersionState.RETURNED):
+        raise Conflict(
+            "该版本已提交或已发布",
+            "this version was submitted already",
+            code="catalog_not_editable",
+        )
+    dept = identity_queries.get_department(tx.conn, version.entry.provider_department_id)
+    _require_edit(actor, dept)
+    profile = profile_for(tx, profiles, dept)
+    _validate(version.entry, profile, complete=True)
+    overlaps = queries.overlapping_resources(tx.conn, version)
+    if overlaps and not version.entry.single_source_justification.strip():
+        names = "、".join(f"{o.name}（{o.code}）" for o in overlaps[:5])
+        raise ValidationFailed(
+            f"以下信息项已由其他部门的资源提供：{names}。按“一数一源”原则，请说明另行采集的理由",
+            "items of this entry are already provided by another department's resource "
+            f"({', '.join(o.code for o in overlaps[:5])}); under one-data-one-source, "
+            "justify a second source",
+            code="catalog_single_source",
+            field="single_source_justification",
+            extra={"overlaps": [o.code for o in overlaps]},
+        )
+    if change_trigger_id is not None:
+        trig = queries.get_change_trigger(tx.conn, change_trigger_id)
+        if trig.department_id != dept.id:
             raise ValidationFailed(
-                f"以下信息项已由其他部门的资源提供：{names}。按“一数一源”原则，请说明另行采集的理由",
-                "items of this entry are already provided by another department's resource "
-                f"({', '.join(o.code for o in overlaps[:5])}); under one-data-one-source, "
-                "justify a second source",
-                code="catalog_single_source",
-                field="single_source_justification",
-                extra={"overlaps": [o.code for o in overlaps]},
+                "变更事项不属于该部门",
+                "that change belongs to another department",
+                field="change_trigger_id",
             )
-        if change_trigger_id is not None:
-            trig = queries.get_change_trigger(tx.conn, change_trigger_id)
-            if trig.department_id != dept.id:
-                raise ValidationFailed(
-                    "变更事项不属于该部门",
-                    "that change belongs to another department",
-                    field="change_trigger_id",
-                )
-        due = _deadline(tx, profile.catalog.authority_update, local_date(now))
-        tx.conn.execute(
-            update(resource_version)
-            .where(resource_version.c.id == version_id)
-            .values(
-                state=VersionState.SUBMITTED.value,
-                submitted_at=now,
-                updated_at=now,
-                review_due=due.day if due else None,
-                review_due_provisional=bool(due and due.provisional),
-                overlaps=json.dumps([o.code for o in overlaps]),
-                change_trigger_id=change_trigger_id,
-            )
+    due = _deadline(tx, profile.catalog.authority_update, local_date(now))
+    tx.conn.execute(
+        update(resource_version)
+        .where(resource_version.c.id == version_id)
+        .values(
+            state=VersionState.SUBMITTED.value,
+            submitted_at=now,
+            updated_at=now,
+            review_due=due.day if due else None,
+            review_due_provisional=bool(due and due.provisional),
+            overlaps=json.dumps([o.code for o in overlaps]),
+            change_trigger_id=change_trigger_id,
         )
-        audit.record(
-            tx,
-            actor,
-            AuditAction.SUBMIT,
-            "resource_version",
-            version_id,
-            details={
-                "code": version.code,
-                "version": version.version_no,
-                "review_due": due.day.isoformat() if due else None,
-                "overlaps": [o.code for o in overlaps],
-            },
-        )
-        return queries.get_version(tx.conn, version_id)
+    )
+    audit.record(
+        tx,
+        actor,
+        AuditAction.SUBMIT,
+        "resource_version",
+        version_id,
+        details={
+            "code": version.code,
+            "version": version.version_no,
+            "review_due": due.day.isoformat() if due else None,
+            "overlaps": [o.code for o in overlaps],
+        },
+    )
+    return queries.get_version(tx.conn, version_id)
 
 
 def review(
@@ -967,6 +994,8 @@ def assign_duty(
             raise ValidationFailed(
                 "完成期限不能早于今天", "the due date is in the past", field="due_on"
             )
+        if demand_id is not None:  # before the insert: its foreign key needs the demand
+            queries.get_demand(tx.conn, demand_id)
         did = new_id()
         tx.conn.execute(
             insert(duty).values(
@@ -982,7 +1011,6 @@ def assign_duty(
             )
         )
         if demand_id is not None:
-            queries.get_demand(tx.conn, demand_id)
             tx.conn.execute(
                 update(demand)
                 .where(demand.c.id == demand_id)

@@ -68,6 +68,7 @@ def check_entry(entry: EntryInput, profile: RuleProfile, *, complete: bool) -> l
     """Every rule that applies to ``entry`` under ``profile``. ``complete`` adds the checks
     a submission for review must pass (mandatory fields, reviews before publication)."""
     out: list[Problem] = []
+    out += _lengths(entry)
     out += _classification(entry, profile)
     out += _share(entry, profile)
     out += _open(entry, profile)
@@ -84,6 +85,52 @@ def check_entry(entry: EntryInput, profile: RuleProfile, *, complete: bool) -> l
         )
     if complete:
         out += _complete(entry, profile)
+    return out
+
+
+# The longest value each length-limited column holds (catalog/tables.py).
+MAX_LENGTHS = {
+    "name": 200,
+    "theme": 100,
+    "internal_division": 100,
+    "format_type": 100,
+    "timeliness": 500,
+    "share_scope": 500,
+    "share_basis_type": 40,
+    "share_basis_ref": 500,
+    "head_sign_off": 500,
+    "confidentiality_review": 500,
+    "grade": 40,
+    "release_region": 500,
+    "release_knowledge_scope": 500,
+    "release_usage_scope": 500,
+}
+ITEM_MAX_LENGTHS = {
+    "name": 100,
+    "code": 64,
+    "sensitivity": 20,
+    "code_list": 500,
+    "collection_basis_text": 500,
+}
+
+
+def _too_long(field: str, limit: int) -> Problem:
+    return _p(
+        field,
+        "too_long",
+        f"{FIELD_LABELS.get(field, field)}不得超过{limit}个字符",
+        f"{field} is longer than {limit} characters",
+    )
+
+
+def _lengths(entry: EntryInput) -> list[Problem]:
+    out = [_too_long(k, n) for k, n in MAX_LENGTHS.items() if len(getattr(entry, k) or "") > n]
+    for i, item in enumerate(entry.data_items, start=1):
+        out += [
+            _too_long(f"data_items[{i}].{k}", n)
+            for k, n in ITEM_MAX_LENGTHS.items()
+            if len(getattr(item, k) or "") > n
+        ]
     return out
 
 
@@ -238,6 +285,15 @@ def _share(entry: EntryInput, profile: RuleProfile) -> list[Problem]:
                 )
             )
     modes = set(entry.delivery_modes)
+    if len(modes) != len(entry.delivery_modes):
+        out.append(
+            _p(
+                "delivery_modes",
+                "delivery_mode_duplicate",
+                "共享方式重复",
+                "a delivery mode is listed twice",
+            )
+        )
     allowed_modes = set(profile.delivery.modes)
     if modes - allowed_modes:
         extra = ", ".join(sorted(m.value for m in modes - allowed_modes))

@@ -6,6 +6,7 @@ from govshare.demo.seed import DemoSummary, seed_demo
 
 def print_logins(summary: DemoSummary, base_url: str = "http://127.0.0.1:8000") -> None:
     console.print(f"\n[bold]govshare demo city[/] — {base_url}")
+    console.print(f"  catalog: {summary.resources} published resources", highlight=False)
     console.print("  web logins (username / password / role / department):")
     for login in summary.logins:
         console.print(
@@ -18,10 +19,12 @@ def print_logins(summary: DemoSummary, base_url: str = "http://127.0.0.1:8000") 
 
 
 def demo() -> None:
-    """Seed the demo city (a city, two counties, ~30 departments, users, client systems).
+    """Seed the demo city: 2 counties, ~30 departments, users, clients, ~220 catalog entries.
+
+    The catalog resources are drafted, submitted and approved through the catalog services.
     Running it again changes nothing."""
     with opened_platform() as p:
-        summary = seed_demo(p.db, known_profiles=set(p.profiles))
+        summary = seed_demo(p.db, known_profiles=set(p.profiles), profiles=p.profiles)
     console.print(
         "seeded the demo city" if summary.created else "the demo city exists already; unchanged"
     )

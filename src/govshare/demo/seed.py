@@ -1,4 +1,6 @@
-"""Seed the demo city through the ordinary services (so every step is audited).
+"""Seed the demo city through the ordinary services (so every step is audited): the city,
+its counties and departments, users, client systems and (unless ``catalog=False``) the
+demo catalog of ``govshare.demo.catalog``.
 
 Running it again changes nothing: the seed is skipped when the city exists.
 """
@@ -7,13 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from sqlalchemy import Connection, func, select
+
+from govshare.catalog.tables import catalog_entry
+from govshare.demo.catalog import seed_demo_catalog
 from govshare.identity import queries, services
 from govshare.identity.model import InterfaceKind, JurisdictionLevel
 from govshare.identity.services import DepartmentInput
 from govshare.kernel.actor import Actor, Role
 from govshare.kernel.identifiers import make_uscc
+from govshare.rules import RuleProfile, load_profiles
 from govshare.storage.engine import Database
 
 CITY_CODE = "321300"
@@ -89,6 +97,7 @@ class DemoClient:
 class DemoSummary:
     created: bool
     departments: int = 0
+    resources: int = 0  # published catalog resources
     logins: list[DemoLogin] = field(default_factory=list)
     clients: list[DemoClient] = field(default_factory=list)
 
@@ -119,7 +128,8 @@ def _summary_of_existing(db: Database) -> DemoSummary:
         depts = queries.list_departments(conn)
         by_id = {d.id: d.short_name for d in depts}
         clients = queries.list_client_systems(conn)
-    s = DemoSummary(created=False, departments=len(depts))
+        resources = _published_resources(conn)
+    s = DemoSummary(created=False, departments=len(depts), resources=resources)
     s.logins = [DemoLogin(u, DEMO_PASSWORD, r.value, d) for u, _, d, r in USERS]
     s.clients = [
         DemoClient(c.name, c.client_id, demo_client_secret(c.name), by_id[c.department_id])
@@ -129,7 +139,33 @@ def _summary_of_existing(db: Database) -> DemoSummary:
     return s
 
 
-def seed_demo(db: Database, *, known_profiles: set[str]) -> DemoSummary:
+def _published_resources(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(catalog_entry)).scalar_one())
+
+
+# Who compiles each department's catalog in the demo (the others: the seeding system actor).
+CATALOG_EDITORS = {"公安局": "ga_catalog", "市场监管局": "scjg_admin", "人社局": "rs_admin"}
+CATALOG_REVIEWER = "admin"
+
+
+def _user_actor(db: Database, username: str) -> Actor:
+    with db.read() as conn:
+        user = queries.user_by_username(conn, username)
+        actor = queries.actor_for_user(conn, user.id) if user else None
+    if actor is None:
+        raise RuntimeError(f"demo user {username} is missing")
+    return actor
+
+
+def seed_demo(
+    db: Database,
+    *,
+    known_profiles: set[str],
+    profiles: Mapping[str, RuleProfile] | None = None,
+    catalog: bool = True,
+) -> DemoSummary:
+    """Seed the demo city. ``profiles`` are the rule profiles the catalog is checked
+    against (the bundled ones when None); ``catalog=False`` leaves the catalog empty."""
     actor = Actor.system("demo-seed")
     with db.read() as conn:
         exists = queries.jurisdiction_by_code(conn, CITY_CODE) is not None
@@ -233,4 +269,14 @@ def seed_demo(db: Database, *, known_profiles: set[str]) -> DemoSummary:
             db, actor=actor, department_id=by_short[short], name=name, secret=secret
         )
         summary.clients.append(DemoClient(name, created.client.client_id, secret, short))
+    if catalog:
+        seed_demo_catalog(
+            db,
+            profiles if profiles is not None else load_profiles(),
+            reviewer=_user_actor(db, CATALOG_REVIEWER),
+            editors={d: _user_actor(db, u) for d, u in CATALOG_EDITORS.items()},
+            default_editor=actor,
+        )
+        with db.read() as conn:
+            summary.resources = _published_resources(conn)
     return summary

@@ -12,6 +12,9 @@ NAV: list[NavItem] = [
     ("/admin/users", "Users", Permission.MANAGE_USERS),
     ("/admin/clients", "Client systems", Permission.MANAGE_CLIENT_SYSTEMS),
     ("/audit", "Audit log", Permission.VIEW_AUDIT),
+    ("/catalog", "Catalog", Permission.VIEW_CATALOG),
+    ("/catalog/mine", "My department's catalog", Permission.EDIT_CATALOG),
+    ("/catalog/review", "Catalog review", Permission.REVIEW_CATALOG),
     ("/calendar", "Working days", Permission.SIGNED_IN),
     ("/profiles", "Rule profiles", Permission.SIGNED_IN),
 ]
