@@ -992,3 +992,32 @@ def test_yixing_shares_unconditionally_or_under_stated_conditions(client: TestCl
     found = cat.ok(cat.get("/resources", provider_department_id=yx.dept_id))
     assert found["facets"]["share_category"] == {"unconditional": 1, "conditional": 1}
     assert free["entry"]["share_category"] == "unconditional"
+
+
+@pytest.mark.req("NX-26")
+def test_joint_collection_through_the_api(client: TestClient) -> None:
+    r = region(client.app, "neixiang")  # type: ignore[arg-type]
+    published = publish(r.api("cat"), r.api("admin"), entry(r.dept_id))
+    rid = published["resource_id"]
+    body = {
+        "shares": [
+            {
+                "department_id": r.dept_id,
+                "items": ["许可流水号", "许可事项"],
+                "duty": "住建局核发许可",
+            },
+            {"department_id": r.dept2_id, "items": ["许可发证日期"], "duty": "卫健委登记发证日期"},
+        ]
+    }
+    shares = r.api("cat").ok(r.api("cat").post(f"/resources/{rid}/joint-collection", body), 201)
+    assert [s["confirmed"] for s in shares] == [True, False]
+    group = shares[0]["group_id"]
+    cat2 = r.api("cat2")
+    assert (
+        cat2.post(f"/joint-collections/{group}/confirm", {"department_id": r.dept2_id}).status_code
+        == 204
+    )
+    listed = cat2.ok(cat2.get(f"/resources/{rid}/joint-collection"))
+    assert all(s["confirmed"] for s in listed)
+    again = r.api("cat").post(f"/resources/{rid}/joint-collection", body)
+    assert again.status_code == 409

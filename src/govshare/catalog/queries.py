@@ -31,6 +31,7 @@ from govshare.catalog.tables import (
     data_item,
     demand,
     duty,
+    joint_collection,
     resource,
     resource_version,
 )
@@ -567,4 +568,27 @@ def list_duties(conn: Connection, department_ids: set[str] | None = None) -> lis
             r.fulfilled_at,
         )
         for r in conn.execute(q).all()
+    ]
+
+
+@dataclass(frozen=True)
+class JointShareRow:
+    group_id: str
+    department_id: str
+    items: tuple[str, ...]
+    duty: str
+    confirmed_at: datetime | None
+
+
+def joint_collection_of(conn: Connection, resource_id: str) -> list[JointShareRow]:
+    rows = conn.execute(
+        select(joint_collection)
+        .where(joint_collection.c.resource_id == resource_id)
+        .order_by(joint_collection.c.registered_at, joint_collection.c.position)
+    ).all()
+    return [
+        JointShareRow(
+            r.group_id, r.department_id, tuple(json.loads(r.items)), r.duty, r.confirmed_at
+        )
+        for r in rows
     ]

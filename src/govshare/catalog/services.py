@@ -1,5 +1,6 @@
-"""The catalog write path: drafts, submission, review and publication, versions,
-retirement, change triggers, annual maintenance, releases, demand and duty lists.
+"""The catalog write path for entries: drafts, submission, review and publication,
+versions and retirement. (Change triggers, maintenance and releases: catalog.upkeep;
+demand, duty and joint-collection lists: catalog.collection.)
 
 Each function is one transaction with its audit entry. Rules come from the rule profile of
 the provider department's jurisdiction.
@@ -7,7 +8,6 @@ the provider department's jurisdiction.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -34,12 +34,8 @@ from govshare.catalog.tables import (
     catalog_change_trigger,
     catalog_entry,
     catalog_entry_mode,
-    catalog_maintenance,
-    catalog_release,
     catalog_sequence,
     data_item,
-    demand,
-    duty,
     resource,
     resource_version,
 )
@@ -66,7 +62,7 @@ def profile_for(tx: Transaction, profiles: Profiles, department: Department) -> 
     return profiles.get(j.profile) or profiles["default"]
 
 
-def _deadline(tx: Transaction, rule: ProfileDeadline | None, start: date) -> Deadline | None:
+def deadline_for(tx: Transaction, rule: ProfileDeadline | None, start: date) -> Deadline | None:
     """A profile deadline counted from ``start``; None when the measure sets no number."""
     if rule is None or rule.days is None:
         return None
@@ -75,7 +71,7 @@ def _deadline(tx: Transaction, rule: ProfileDeadline | None, start: date) -> Dea
     return load_calendar(tx.conn).add_working_days(start, rule.days, provisional=True)
 
 
-def _require_edit(actor: Actor, dept: Department) -> None:
+def require_edit(actor: Actor, dept: Department) -> None:
     require(
         actor, Permission.EDIT_CATALOG, department_id=dept.id, jurisdiction_id=dept.jurisdiction_id
     )
@@ -168,7 +164,7 @@ def create_draft_tx(
     now = utcnow()
     entry = replace(entry, name=entry.name.strip())
     dept = identity_queries.get_department(tx.conn, entry.provider_department_id)
-    _require_edit(actor, dept)
+    require_edit(actor, dept)
     profile = profile_for(tx, profiles, dept)
     _validate(entry, profile, complete=False)
     _check_dedicated(tx, entry)
@@ -229,7 +225,7 @@ def update_draft(
                 "不能更改提供部门", "the provider cannot change", field="provider_department_id"
             )
         dept = identity_queries.get_department(tx.conn, entry.provider_department_id)
-        _require_edit(actor, dept)
+        require_edit(actor, dept)
         profile = profile_for(tx, profiles, dept)
         _validate(entry, profile, complete=False)
         _check_dedicated(tx, entry)
@@ -264,7 +260,7 @@ def start_revision(db: Database, resource_id: str, *, actor: Actor) -> ResourceV
     with db.transaction() as tx:
         res = queries.get_resource(tx.conn, resource_id)
         dept = identity_queries.get_department(tx.conn, res.provider_department_id)
-        _require_edit(actor, dept)
+        require_edit(actor, dept)
         if res.draft_version_id is not None:
             return queries.get_version(tx.conn, res.draft_version_id)
         if res.published_version_id is None or res.status is ResourceStatus.RETIRED:
@@ -342,7 +338,7 @@ def submit_tx(
             code="catalog_not_editable",
         )
     dept = identity_queries.get_department(tx.conn, version.entry.provider_department_id)
-    _require_edit(actor, dept)
+    require_edit(actor, dept)
     profile = profile_for(tx, profiles, dept)
     _validate(version.entry, profile, complete=True)
     overlaps = queries.overlapping_resources(tx.conn, version)
@@ -365,7 +361,7 @@ def submit_tx(
                 "that change belongs to another department",
                 field="change_trigger_id",
             )
-    due = _deadline(tx, profile.catalog.authority_update, local_date(now))
+    due = deadline_for(tx, profile.catalog.authority_update, local_date(now))
     tx.conn.execute(
         update(resource_version)
         .where(resource_version.c.id == version_id)
@@ -573,7 +569,7 @@ def retire(
     with db.transaction() as tx:
         res = queries.get_resource(tx.conn, resource_id)
         dept = identity_queries.get_department(tx.conn, res.provider_department_id)
-        _require_edit(actor, dept)
+        require_edit(actor, dept)
         profile = profile_for(tx, profiles, dept)
         if res.status is not ResourceStatus.PUBLISHED:
             raise Conflict(
@@ -672,387 +668,3 @@ def complete_retirements(db: Database, *, actor: Actor, today: date | None = Non
             )
             done.append(r.code)
     return done
-
-
-# Change triggers (SQ-8, SZ-7, NX-22, NX-23, YX-13) ------------------------------------
-def record_change(
-    db: Database,
-    profiles: Profiles,
-    *,
-    actor: Actor,
-    department_id: str,
-    kind: str,
-    occurred_on: date,
-    description: str,
-    written_notice_ref: str = "",
-) -> str:
-    if kind not in ("law", "functions", "content", "demand"):
-        raise ValidationFailed("变更类型无效", "unknown kind of change", field="kind")
-    if not description.strip():
-        raise ValidationFailed("须说明变更情形", "describe the change", field="description")
-    with db.transaction() as tx:
-        dept = identity_queries.get_department(tx.conn, department_id)
-        _require_edit(actor, dept)
-        profile = profile_for(tx, profiles, dept)
-        if profile.catalog.change_needs_written_notice and not written_notice_ref.strip():
-            raise ValidationFailed(
-                "目录内容或需求变化须书面告知数据主管部门（注明书面通知文号）",
-                "a catalog change needs a written notice to the authority (YX-13)",
-                field="written_notice_ref",
-            )
-        due = _deadline(tx, profile.catalog.update_after_change, occurred_on)
-        j = identity_queries.get_jurisdiction(tx.conn, dept.jurisdiction_id)
-        report = (
-            _deadline(tx, profile.catalog.report_to_higher_level, occurred_on)
-            if j.level.value == "county"
-            else None
-        )
-        tid = new_id()
-        tx.conn.execute(
-            insert(catalog_change_trigger).values(
-                id=tid,
-                department_id=dept.id,
-                kind=kind,
-                occurred_on=occurred_on,
-                description=description.strip(),
-                written_notice_ref=written_notice_ref.strip(),
-                update_due=due.day if due else None,
-                update_due_provisional=bool(due and due.provisional),
-                report_due=report.day if report else None,
-                resolution="",
-                created_by=actor.name,
-                created_at=utcnow(),
-            )
-        )
-        audit.record(
-            tx,
-            actor,
-            AuditAction.RECORD_CHANGE,
-            "catalog_change_trigger",
-            tid,
-            details={
-                "kind": kind,
-                "occurred_on": occurred_on.isoformat(),
-                "update_due": due.day.isoformat() if due else None,
-            },
-        )
-        return tid
-
-
-def resolve_change(db: Database, trigger_id: str, *, actor: Actor, resolution: str) -> None:
-    """Close a change that needed no catalog update, with the reason."""
-    if not resolution.strip():
-        raise ValidationFailed("须说明处理结果", "state how it was resolved", field="resolution")
-    with db.transaction() as tx:
-        trig = queries.get_change_trigger(tx.conn, trigger_id)
-        dept = identity_queries.get_department(tx.conn, trig.department_id)
-        _require_edit(actor, dept)
-        if trig.resolved_at is not None:
-            raise Conflict("该变更事项已处理", "already resolved")
-        tx.conn.execute(
-            update(catalog_change_trigger)
-            .where(catalog_change_trigger.c.id == trigger_id)
-            .values(resolved_at=utcnow(), resolution=resolution.strip())
-        )
-        audit.record(
-            tx,
-            actor,
-            AuditAction.RESOLVE,
-            "catalog_change_trigger",
-            trigger_id,
-            details={"resolution": resolution.strip()},
-        )
-
-
-def report_change(db: Database, trigger_id: str, *, actor: Actor) -> None:
-    """NX-23: the county's catalog change reported to the city authority for the record."""
-    with db.transaction() as tx:
-        trig = queries.get_change_trigger(tx.conn, trigger_id)
-        dept = identity_queries.get_department(tx.conn, trig.department_id)
-        require(actor, Permission.REVIEW_CATALOG, jurisdiction_id=dept.jurisdiction_id)
-        tx.conn.execute(
-            update(catalog_change_trigger)
-            .where(catalog_change_trigger.c.id == trigger_id)
-            .values(reported_at=utcnow())
-        )
-        audit.record(tx, actor, AuditAction.REPORT, "catalog_change_trigger", trigger_id)
-
-
-# Annual maintenance (SQ-7) -------------------------------------------------------------
-def record_maintenance(
-    db: Database, *, actor: Actor, department_id: str, completed_on: date, note: str = ""
-) -> str:
-    with db.transaction() as tx:
-        dept = identity_queries.get_department(tx.conn, department_id)
-        _require_edit(actor, dept)
-        mid = new_id()
-        tx.conn.execute(
-            insert(catalog_maintenance).values(
-                id=mid,
-                department_id=dept.id,
-                year=completed_on.year,
-                completed_on=completed_on,
-                note=note.strip(),
-                created_by=actor.name,
-                created_at=utcnow(),
-            )
-        )
-        audit.record(
-            tx,
-            actor,
-            AuditAction.MAINTAIN,
-            "department",
-            dept.id,
-            details={"year": completed_on.year, "completed_on": completed_on.isoformat()},
-        )
-        return mid
-
-
-# Releases (SZ-8, NX-18, NX-20) -------------------------------------------------------
-def publish_release(db: Database, *, actor: Actor, jurisdiction_id: str, title: str) -> str:
-    """Compile the jurisdiction's published catalog (its own and its counties') into a
-    numbered release; every release is kept."""
-    with db.transaction() as tx:
-        require(actor, Permission.REVIEW_CATALOG, jurisdiction_id=jurisdiction_id)
-        scope = identity_queries.descendant_jurisdictions(tx.conn, jurisdiction_id)
-        entries = queries.release_entries(tx.conn, scope)
-        body = json.dumps(entries, ensure_ascii=False, separators=(",", ":"))
-        number = (
-            int(
-                tx.conn.execute(
-                    select(func.coalesce(func.max(catalog_release.c.number), 0)).where(
-                        catalog_release.c.jurisdiction_id == jurisdiction_id
-                    )
-                ).scalar_one()
-            )
-            + 1
-        )
-        rid = new_id()
-        tx.conn.execute(
-            insert(catalog_release).values(
-                id=rid,
-                jurisdiction_id=jurisdiction_id,
-                number=number,
-                title=title.strip() or f"政务信息资源目录（第{number}版）",
-                entries=body,
-                entry_count=len(entries),
-                sha256=hashlib.sha256(body.encode()).hexdigest(),
-                published_by=actor.name,
-                published_at=utcnow(),
-                filed_with="",
-                filing_ref="",
-            )
-        )
-        audit.record(
-            tx,
-            actor,
-            AuditAction.PUBLISH,
-            "catalog_release",
-            rid,
-            details={"number": number, "entries": len(entries)},
-        )
-        return rid
-
-
-def file_release(
-    db: Database, release_id: str, *, actor: Actor, filed_with: str, filing_ref: str
-) -> None:
-    """SZ-8: the release filed with the provincial platform; NX-20: submitted to the city."""
-    if not filed_with.strip() or not filing_ref.strip():
-        raise ValidationFailed(
-            "须填写备案机关和备案文号",
-            "name where it was filed and the reference",
-            field="filed_with",
-        )
-    with db.transaction() as tx:
-        row = tx.conn.execute(
-            select(catalog_release).where(catalog_release.c.id == release_id)
-        ).first()
-        if row is None:
-            raise NotFound("目录版本不存在", "no such release")
-        require(actor, Permission.REVIEW_CATALOG, jurisdiction_id=row.jurisdiction_id)
-        if row.filed_at is not None:
-            raise Conflict("该版本已备案", "this release was filed already")
-        tx.conn.execute(
-            update(catalog_release)
-            .where(catalog_release.c.id == release_id)
-            .values(filed_with=filed_with.strip(), filing_ref=filing_ref.strip(), filed_at=utcnow())
-        )
-        audit.record(
-            tx,
-            actor,
-            AuditAction.FILE,
-            "catalog_release",
-            release_id,
-            details={"filed_with": filed_with.strip(), "ref": filing_ref.strip()},
-        )
-
-
-# Demand and duty lists (NX-19, NX-21, YX-19) ------------------------------------------
-def file_demand(
-    db: Database,
-    *,
-    actor: Actor,
-    consumer_department_id: str,
-    title: str,
-    duty_text: str,
-    items: list[str],
-) -> str:
-    items = [i.strip() for i in items if i.strip()]
-    if not title.strip() or not duty_text.strip() or not items:
-        raise ValidationFailed(
-            "须填写需求名称、履职依据和所需信息项",
-            "give a title, the duty it serves and the items needed",
-            field="items" if title.strip() and duty_text.strip() else "title",
-        )
-    now = utcnow()
-    with db.transaction() as tx:
-        dept = identity_queries.get_department(tx.conn, consumer_department_id)
-        require(
-            actor,
-            Permission.FILE_DEMAND,
-            department_id=dept.id,
-            jurisdiction_id=dept.jurisdiction_id,
-        )
-        did = new_id()
-        tx.conn.execute(
-            insert(demand).values(
-                id=did,
-                consumer_department_id=dept.id,
-                title=title.strip(),
-                duty=duty_text.strip(),
-                items=json.dumps(items, ensure_ascii=False),
-                status="open",
-                created_by=actor.name,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        audit.record(
-            tx,
-            actor,
-            AuditAction.CREATE,
-            "catalog_demand",
-            did,
-            details={"title": title.strip(), "items": items},
-        )
-        return did
-
-
-def match_demand(db: Database, demand_id: str, resource_id: str, *, actor: Actor) -> None:
-    """The demand is met by a published resource: the consumer applies for it."""
-    with db.transaction() as tx:
-        d = queries.get_demand(tx.conn, demand_id)
-        dept = identity_queries.get_department(tx.conn, d.consumer_department_id)
-        require(
-            actor,
-            Permission.FILE_DEMAND,
-            department_id=dept.id,
-            jurisdiction_id=dept.jurisdiction_id,
-        )
-        res = queries.get_resource(tx.conn, resource_id)
-        if res.published_version_id is None:
-            raise ValidationFailed(
-                "只能匹配已发布的资源", "match a published resource", field="resource_id"
-            )
-        tx.conn.execute(
-            update(demand)
-            .where(demand.c.id == demand_id)
-            .values(status="matched", matched_resource_id=resource_id, updated_at=utcnow())
-        )
-        audit.record(
-            tx,
-            actor,
-            AuditAction.UPDATE,
-            "catalog_demand",
-            demand_id,
-            details={"matched": res.code},
-        )
-
-
-def assign_duty(
-    db: Database,
-    *,
-    actor: Actor,
-    producer_department_id: str,
-    title: str,
-    items: list[str],
-    due_on: date,
-    demand_id: str | None = None,
-) -> str:
-    """The authority turns an unmet demand into a producer's duty-list entry (NX-21)."""
-    items = [i.strip() for i in items if i.strip()]
-    if not title.strip() or not items:
-        raise ValidationFailed(
-            "须填写责任事项和信息项", "give a title and the items", field="title"
-        )
-    now = utcnow()
-    with db.transaction() as tx:
-        dept = identity_queries.get_department(tx.conn, producer_department_id)
-        require(actor, Permission.REVIEW_CATALOG, jurisdiction_id=dept.jurisdiction_id)
-        if due_on < local_date(now):
-            raise ValidationFailed(
-                "完成期限不能早于今天", "the due date is in the past", field="due_on"
-            )
-        if demand_id is not None:  # before the insert: its foreign key needs the demand
-            queries.get_demand(tx.conn, demand_id)
-        did = new_id()
-        tx.conn.execute(
-            insert(duty).values(
-                id=did,
-                demand_id=demand_id,
-                producer_department_id=dept.id,
-                title=title.strip(),
-                items=json.dumps(items, ensure_ascii=False),
-                due_on=due_on,
-                status="assigned",
-                created_by=actor.name,
-                created_at=now,
-            )
-        )
-        if demand_id is not None:
-            tx.conn.execute(
-                update(demand)
-                .where(demand.c.id == demand_id)
-                .values(status="assigned", updated_at=now)
-            )
-        audit.record(
-            tx,
-            actor,
-            AuditAction.ASSIGN,
-            "catalog_duty",
-            did,
-            details={"producer": dept.id, "due_on": due_on.isoformat(), "demand": demand_id},
-        )
-        return did
-
-
-def fulfil_duty(db: Database, duty_id: str, resource_id: str, *, actor: Actor) -> None:
-    with db.transaction() as tx:
-        row = tx.conn.execute(select(duty).where(duty.c.id == duty_id)).first()
-        if row is None:
-            raise NotFound("责任事项不存在", "no such duty")
-        dept = identity_queries.get_department(tx.conn, row.producer_department_id)
-        _require_edit(actor, dept)
-        res = queries.get_resource(tx.conn, resource_id)
-        if res.provider_department_id != dept.id or res.published_version_id is None:
-            raise ValidationFailed(
-                "须以本部门已发布的资源完成责任事项",
-                "fulfil it with a published resource of this department",
-                field="resource_id",
-            )
-        now = utcnow()
-        tx.conn.execute(
-            update(duty)
-            .where(duty.c.id == duty_id)
-            .values(status="fulfilled", resource_id=resource_id, fulfilled_at=now)
-        )
-        if row.demand_id:
-            tx.conn.execute(
-                update(demand)
-                .where(demand.c.id == row.demand_id)
-                .values(status="fulfilled", matched_resource_id=resource_id, updated_at=now)
-            )
-        audit.record(
-            tx, actor, AuditAction.FULFIL, "catalog_duty", duty_id, details={"resource": res.code}
-        )

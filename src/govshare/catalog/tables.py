@@ -241,6 +241,24 @@ duty = Table(
     Column("fulfilled_at", UTCDateTime()),
 )
 
+# NX-26 / SQ-15: the agreed division of duties for jointly collected data (采集登记).
+joint_collection = Table(
+    "catalog_joint_collection",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("group_id", String(26), nullable=False, index=True),
+    Column("resource_id", String(26), ForeignKey("resource.id"), nullable=False, index=True),
+    Column("department_id", String(26), ForeignKey("department.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("items", Text, nullable=False),  # JSON list of item names this department collects
+    Column("duty", Text, nullable=False),
+    Column("registered_by", String(64), nullable=False),
+    Column("registered_at", UTCDateTime(), nullable=False),
+    Column("confirmed_by", String(64)),
+    Column("confirmed_at", UTCDateTime()),
+    UniqueConstraint("group_id", "department_id"),
+)
+
 # Full-text search. Not in the MetaData: their DDL differs per database (see search.py and
 # the migration): SQLite has an FTS5 table, PostgreSQL a tsvector column with a GIN index.
 SEARCH_TABLE_NAMES = ("catalog_fts", "catalog_search")

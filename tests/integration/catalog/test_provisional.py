@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from govshare.catalog import queries, services
+from govshare.catalog import queries, services, upkeep
 from govshare.identity import services as identity_services
 from govshare.identity.model import JurisdictionLevel
 from govshare.identity.services import DepartmentInput
@@ -60,7 +60,7 @@ def test_provisional_review_and_update_deadlines_are_recomputed(city: City, tmp_
             actor=actor,
         )
         v = services.submit(city.db, city.profiles, v.id, actor=actor)
-        trig = services.record_change(
+        trig = upkeep.record_change(
             city.db,
             city.profiles,
             actor=actor,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from govshare.audit.queries import AuditFilter, list_entries
-from govshare.catalog import queries, services
+from govshare.catalog import collection, queries, services, upkeep
 from govshare.catalog.model import (
     CollectionBasis,
     DataItemInput,
@@ -164,7 +164,7 @@ def publish(city: City, author: Actor, reviewer: Actor, entry: Any) -> ResourceV
 
 
 def record_change(city: City, actor: Actor, dept_id: str, occurred_on: date, **kw: Any) -> Any:
-    tid = services.record_change(
+    tid = upkeep.record_change(
         city.db,
         city.profiles,
         actor=actor,
@@ -229,8 +229,8 @@ def test_county_changes_are_reported_to_the_city_within_five_working_days(city: 
     assert not trig.report_overdue(date(2025, 3, 10)) and trig.report_overdue(date(2025, 3, 11))
     assert record_change(city, nanyang.cat, nanyang.dept_id, MONDAY).report_due is None
     with pytest.raises(Forbidden):  # the department itself does not file the record
-        services.report_change(city.db, trig.id, actor=county.cat)
-    services.report_change(city.db, trig.id, actor=county.admin)
+        upkeep.report_change(city.db, trig.id, actor=county.cat)
+    upkeep.report_change(city.db, trig.id, actor=county.admin)
     with city.db.read() as conn:
         reported = queries.get_change_trigger(conn, trig.id)
     assert reported.reported_at is not None and not reported.report_overdue(date(2099, 1, 1))
@@ -254,10 +254,10 @@ def test_an_overdue_update_is_flagged(city: City) -> None:
         assert [t.overdue(today()) for t in open_ if t.id == trig.id] == [True]
     # resolving it (no catalog change needed) clears the flag, and needs a reason
     with pytest.raises(ValidationFailed):
-        services.resolve_change(city.db, trig.id, actor=cat, resolution=" ")
-    services.resolve_change(city.db, trig.id, actor=cat, resolution="经核查目录无需调整")
+        upkeep.resolve_change(city.db, trig.id, actor=cat, resolution=" ")
+    upkeep.resolve_change(city.db, trig.id, actor=cat, resolution="经核查目录无需调整")
     with pytest.raises(Conflict):
-        services.resolve_change(city.db, trig.id, actor=cat, resolution="again")
+        upkeep.resolve_change(city.db, trig.id, actor=cat, resolution="again")
     with city.db.read() as conn:
         done = queries.get_change_trigger(conn, trig.id)
         assert trig.id not in {t.id for t in queries.change_triggers(conn, open_only=True)}
@@ -303,14 +303,14 @@ def test_annual_full_maintenance_is_tracked_and_flagged(city: City) -> None:
 
     with clock_at(date(2025, 12, 31), hour=23):
         assert status(2025) == {police: (None, False), hr: (None, False)}  # year not over
-        mid = services.record_maintenance(
+        mid = upkeep.record_maintenance(
             city.db, actor=cat, department_id=police, completed_on=today(), note="全面梳理"
         )
     with clock_at(date(2026, 1, 1), hour=0):
         assert status(2025) == {police: (date(2025, 12, 31), False), hr: (None, True)}
         assert status(2026) == {police: (None, False), hr: (None, False)}
     with pytest.raises(Forbidden):  # the police cataloguer cannot record it for 人社局
-        services.record_maintenance(
+        upkeep.record_maintenance(
             city.db, actor=cat, department_id=hr, completed_on=date(2025, 6, 1)
         )
     assert mid and audit_actions(city, police)[-1] == "maintain"
@@ -478,7 +478,7 @@ def test_duplicate_delivery_modes_are_refused(city: City) -> None:
 def test_not_found_is_not_a_crash(city: City) -> None:
     admin = city.actor("admin")
     with pytest.raises(NotFound):
-        services.assign_duty(
+        collection.assign_duty(
             city.db,
             actor=admin,
             producer_department_id=city.depts["公安局"].id,

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from govshare.catalog import queries, services
+from govshare.catalog import collection, queries, services, upkeep
 from govshare.catalog.model import (
     DataItemInput,
     DeliveryMode,
@@ -78,27 +78,25 @@ def test_the_unified_catalog_is_released_numbered_kept_and_filed(city: City) -> 
     sz = add_region(city, "shuozhou", "140600")
     a = publish(city, sz.cat, sz.admin, full_entry(city, sz.dept_id, name="户籍人口信息"))
     with pytest.raises(Forbidden):  # the authority compiles the catalog, not a department
-        services.publish_release(
-            city.db, actor=sz.cat, jurisdiction_id=sz.jurisdiction_id, title=""
-        )
-    first = services.publish_release(
+        upkeep.publish_release(city.db, actor=sz.cat, jurisdiction_id=sz.jurisdiction_id, title="")
+    first = upkeep.publish_release(
         city.db, actor=sz.admin, jurisdiction_id=sz.jurisdiction_id, title=""
     )
     number, entries, digest, _ = _release(city, first)
     assert (number, entries) == (1, [[a.code, 1]])
     with pytest.raises(ValidationFailed):
-        services.file_release(city.db, first, actor=sz.admin, filed_with="", filing_ref="")
-    services.file_release(
+        upkeep.file_release(city.db, first, actor=sz.admin, filed_with="", filing_ref="")
+    upkeep.file_release(
         city.db, first, actor=sz.admin, filed_with="山西省政务数据共享平台", filing_ref="晋数备1号"
     )
     with pytest.raises(Conflict):
-        services.file_release(city.db, first, actor=sz.admin, filed_with="x", filing_ref="y")
+        upkeep.file_release(city.db, first, actor=sz.admin, filed_with="x", filing_ref="y")
     # the catalog is updated dynamically; the next release is numbered 2, the first is kept
     v2 = services.start_revision(city.db, a.resource_id, actor=sz.cat)
     services.submit(city.db, city.profiles, v2.id, actor=sz.cat)
     services.review(city.db, v2.id, ReviewDecision.APPROVE, actor=sz.admin)
     b = publish(city, sz.cat2, sz.admin, full_entry(city, sz.dept2_id, name="出生医学证明信息"))
-    second = services.publish_release(
+    second = upkeep.publish_release(
         city.db, actor=sz.admin, jurisdiction_id=sz.jurisdiction_id, title="第二版"
     )
     assert _release(city, second)[:2] == (2, sorted([[a.code, 2], [b.code, 1]]))
@@ -127,20 +125,20 @@ def test_county_catalogs_are_reviewed_merged_and_submitted_to_the_city(city: Cit
     services.submit(city.db, city.profiles, v.id, actor=county.cat)
     c = services.review(city.db, v.id, ReviewDecision.APPROVE, actor=county.admin)
     with pytest.raises(Forbidden):  # a county authority does not govern the city
-        services.publish_release(
+        upkeep.publish_release(
             city.db, actor=county.admin, jurisdiction_id=nanyang.jurisdiction_id, title=""
         )
-    county_list = services.publish_release(
+    county_list = upkeep.publish_release(
         city.db, actor=county.admin, jurisdiction_id=county.jurisdiction_id, title="县目录清单"
     )
     # NX-20: submitted to the city authority, which merges it into the city catalog
-    services.file_release(
+    upkeep.file_release(
         city.db, county_list, actor=county.admin, filed_with="南阳市数据局", filing_ref="内数报1号"
     )
     m = publish(
         city, nanyang.cat, nanyang.admin, full_entry(city, nanyang.dept_id, name="市级户籍信息")
     )
-    city_list = services.publish_release(
+    city_list = upkeep.publish_release(
         city.db, actor=nanyang.admin, jurisdiction_id=nanyang.jurisdiction_id, title=""
     )
     assert _release(city, county_list)[1] == [[c.code, 1]]
@@ -176,7 +174,7 @@ def test_a_demand_is_matched_or_becomes_a_fulfilled_duty(
         full_entry(city, r.dept_id, name="建筑业企业资质信息", data_items=QUALIFICATION),
     )
     # the consumer files its demand; the platform suggests what is already published
-    met = services.file_demand(
+    met = collection.file_demand(
         city.db,
         actor=consumer,
         consumer_department_id=r.dept2_id,
@@ -190,9 +188,9 @@ def test_a_demand_is_matched_or_becomes_a_fulfilled_duty(
     assert [(s.code, s.items) for s in suggested] == [
         (qual.code, ("建筑业企业资质等级", "建筑业企业资质证书编号"))
     ]
-    services.match_demand(city.db, met, qual.resource_id, actor=consumer)
+    collection.match_demand(city.db, met, qual.resource_id, actor=consumer)
     # an unmet demand: the authority turns it into the producer's duty, with a due date
-    unmet = services.file_demand(
+    unmet = collection.file_demand(
         city.db,
         actor=consumer,
         consumer_department_id=r.dept2_id,
@@ -205,7 +203,7 @@ def test_a_demand_is_matched_or_becomes_a_fulfilled_duty(
         # the authority's demand list gathers its departments' demands
         assert {x.id for x in queries.list_demands(conn, {r.dept_id, r.dept2_id})} == {met, unmet}
     with pytest.raises(Forbidden):
-        services.assign_duty(
+        collection.assign_duty(
             city.db,
             actor=consumer,
             producer_department_id=r.dept_id,
@@ -215,7 +213,7 @@ def test_a_demand_is_matched_or_becomes_a_fulfilled_duty(
         )
     with clock_at(date(2025, 3, 3)):
         with pytest.raises(ValidationFailed):
-            services.assign_duty(
+            collection.assign_duty(
                 city.db,
                 actor=authority,
                 producer_department_id=r.dept_id,
@@ -224,7 +222,7 @@ def test_a_demand_is_matched_or_becomes_a_fulfilled_duty(
                 due_on=today() - timedelta(days=1),
                 demand_id=unmet,
             )
-        duty_id = services.assign_duty(
+        duty_id = collection.assign_duty(
             city.db,
             actor=authority,
             producer_department_id=r.dept_id,
@@ -251,8 +249,8 @@ def test_a_demand_is_matched_or_becomes_a_fulfilled_duty(
         full_entry(city, r.dept2_id, name="医疗噪声信息", data_items=NOISE),
     )
     with pytest.raises(ValidationFailed):  # with the producer's own resource only
-        services.fulfil_duty(city.db, duty_id, other.resource_id, actor=producer)
-    services.fulfil_duty(city.db, duty_id, noise.resource_id, actor=producer)
+        collection.fulfil_duty(city.db, duty_id, other.resource_id, actor=producer)
+    collection.fulfil_duty(city.db, duty_id, noise.resource_id, actor=producer)
     with city.db.read() as conn:
         (duty,) = queries.list_duties(conn, {r.dept_id})
         demands = {x.id: (x.status, x.matched_resource_id) for x in queries.list_demands(conn)}

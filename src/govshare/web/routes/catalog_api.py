@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
-from govshare.catalog import queries, services
+from govshare.catalog import collection, queries, services, upkeep
 from govshare.catalog.model import (
     BaseKind,
     Classification,
@@ -603,7 +603,7 @@ class ChangeOut(BaseModel):
 def record_change(body: ChangeIn, platform: PlatformDep, actor: EditCatalog) -> ChangeOut:
     """Record a change of law, functions or content; the catalog update falls due by the
     profile's deadline (in working days)."""
-    tid = services.record_change(platform.db, platform.profiles, actor=actor, **body.model_dump())
+    tid = upkeep.record_change(platform.db, platform.profiles, actor=actor, **body.model_dump())
     with platform.db.read() as conn:
         return ChangeOut.of(queries.get_change_trigger(conn, tid), _today())
 
@@ -642,14 +642,14 @@ def resolve_change(
     trigger_id: str, body: ResolveIn, platform: PlatformDep, actor: EditCatalog
 ) -> ChangeOut:
     """Close a change that needed no catalog update, stating why."""
-    services.resolve_change(platform.db, trigger_id, actor=actor, resolution=body.resolution)
+    upkeep.resolve_change(platform.db, trigger_id, actor=actor, resolution=body.resolution)
     return _change_out(platform, trigger_id)
 
 
 @router.post("/changes/{trigger_id}/report", response_model=ChangeOut)
 def report_change(trigger_id: str, platform: PlatformDep, actor: ReviewCatalog) -> ChangeOut:
     """NX-23: the county's change reported to the city authority for the record."""
-    services.report_change(platform.db, trigger_id, actor=actor)
+    upkeep.report_change(platform.db, trigger_id, actor=actor)
     return _change_out(platform, trigger_id)
 
 
@@ -678,7 +678,7 @@ def record_maintenance(
     body: MaintenanceIn, platform: PlatformDep, actor: EditCatalog
 ) -> RecordedOut:
     """Record a department's full catalog maintenance (SQ-7: at least once a year)."""
-    mid = services.record_maintenance(platform.db, actor=actor, **body.model_dump())
+    mid = upkeep.record_maintenance(platform.db, actor=actor, **body.model_dump())
     return RecordedOut(id=mid)
 
 
@@ -776,7 +776,7 @@ def publish_release(body: ReleaseIn, platform: PlatformDep, actor: ReviewCatalog
     release that is kept for good."""
     with platform.db.read() as conn:
         jurisdiction_id = body.jurisdiction_id or _home_jurisdiction(conn, actor)
-    rid = services.publish_release(
+    rid = upkeep.publish_release(
         platform.db, actor=actor, jurisdiction_id=jurisdiction_id, title=body.title
     )
     with platform.db.read() as conn:
@@ -788,7 +788,7 @@ def file_release(
     release_id: str, body: FilingIn, platform: PlatformDep, actor: ReviewCatalog
 ) -> ReleaseOut:
     """Record the filing with the higher level (SZ-8: the province; NX-20: the city)."""
-    services.file_release(
+    upkeep.file_release(
         platform.db,
         release_id,
         actor=actor,
@@ -872,7 +872,7 @@ def file_demand(body: DemandIn, platform: PlatformDep, actor: FileDemand) -> Dem
         raise ValidationFailed(
             "请指明使用部门", "name the consumer department", field="consumer_department_id"
         )
-    did = services.file_demand(
+    did = collection.file_demand(
         platform.db,
         actor=actor,
         consumer_department_id=consumer,
@@ -903,7 +903,7 @@ def match_demand(
     demand_id: str, body: MatchIn, platform: PlatformDep, actor: FileDemand
 ) -> DemandOut:
     """The demand is met by a published resource."""
-    services.match_demand(platform.db, demand_id, body.resource_id, actor=actor)
+    collection.match_demand(platform.db, demand_id, body.resource_id, actor=actor)
     with platform.db.read() as conn:
         return DemandOut.of(queries.get_demand(conn, demand_id))
 
@@ -946,7 +946,7 @@ def _duty_out(conn: Connection, duty_id: str) -> DutyOut:
 @router.post("/duties", response_model=DutyOut, status_code=201)
 def assign_duty(body: DutyIn, platform: PlatformDep, actor: ReviewCatalog) -> DutyOut:
     """The authority puts an entry on a producer's duty list (责任清单), with a due date."""
-    did = services.assign_duty(platform.db, actor=actor, **body.model_dump())
+    did = collection.assign_duty(platform.db, actor=actor, **body.model_dump())
     with platform.db.read() as conn:
         return _duty_out(conn, did)
 
@@ -973,6 +973,74 @@ def list_duties(platform: PlatformDep, actor: ViewCatalog) -> list[DutyOut]:
 @router.post("/duties/{duty_id}/fulfil", response_model=DutyOut)
 def fulfil_duty(duty_id: str, body: MatchIn, platform: PlatformDep, actor: EditCatalog) -> DutyOut:
     """The producer fulfils the duty with one of its published resources."""
-    services.fulfil_duty(platform.db, duty_id, body.resource_id, actor=actor)
+    collection.fulfil_duty(platform.db, duty_id, body.resource_id, actor=actor)
     with platform.db.read() as conn:
         return _duty_out(conn, duty_id)
+
+
+class JointShareIn(BaseModel):
+    department_id: str = Field(max_length=26)
+    items: list[str] = Field(min_length=1, max_length=500)
+    duty: str = Field(max_length=2000)
+
+
+class JointCollectionIn(BaseModel):
+    shares: list[JointShareIn] = Field(min_length=2, max_length=50)
+
+
+class JointShareOut(BaseModel):
+    group_id: str
+    department_id: str
+    items: list[str]
+    duty: str
+    confirmed: bool
+
+
+def _joint_out(platform: PlatformDep, resource_id: str) -> list[JointShareOut]:
+    with platform.db.read() as conn:
+        rows = queries.joint_collection_of(conn, resource_id)
+    return [
+        JointShareOut(
+            group_id=r.group_id,
+            department_id=r.department_id,
+            items=list(r.items),
+            duty=r.duty,
+            confirmed=r.confirmed_at is not None,
+        )
+        for r in rows
+    ]
+
+
+@router.post(
+    "/resources/{resource_id}/joint-collection", response_model=list[JointShareOut], status_code=201
+)
+def register_joint_collection(
+    resource_id: str, body: JointCollectionIn, platform: PlatformDep, actor: EditCatalog
+) -> list[JointShareOut]:
+    """Register the agreed division of collection duties for jointly collected data (NX-26)."""
+    collection.register_joint_collection(
+        platform.db,
+        resource_id,
+        [collection.JointShare(s.department_id, tuple(s.items), s.duty) for s in body.shares],
+        actor=actor,
+    )
+    return _joint_out(platform, resource_id)
+
+
+@router.get("/resources/{resource_id}/joint-collection", response_model=list[JointShareOut])
+def joint_collection(
+    resource_id: str, platform: PlatformDep, actor: ViewCatalog
+) -> list[JointShareOut]:
+    return _joint_out(platform, resource_id)
+
+
+class ConfirmShareIn(BaseModel):
+    department_id: str = Field(max_length=26)
+
+
+@router.post("/joint-collections/{group_id}/confirm", status_code=204)
+def confirm_joint_share(
+    group_id: str, body: ConfirmShareIn, platform: PlatformDep, actor: EditCatalog
+) -> None:
+    """A partner department confirms its part of the division."""
+    collection.confirm_joint_share(platform.db, group_id, body.department_id, actor=actor)
