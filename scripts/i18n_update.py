@@ -28,6 +28,9 @@ def dynamic_ids() -> list[str]:
         + [f"action:{a.value}" for a in AuditAction]
         + [f"kind:{k.value}" for k in InterfaceKind]
         + [label for _, label, _ in NAV]
+        + [f"demand:{s}" for s in ("open", "matched", "assigned", "fulfilled", "closed")]
+        + [f"duty:{s}" for s in ("assigned", "fulfilled", "cancelled")]
+        + [f"change:{s}" for s in ("law", "functions", "content", "demand")]
     )
 
 

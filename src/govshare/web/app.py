@@ -34,6 +34,7 @@ from govshare.web.routes import (
     auth,
     catalog_api,
     catalog_files,
+    catalog_lists,
     catalog_pages,
     pages,
     system,
@@ -187,6 +188,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         api.router,
         catalog_api.router,
         catalog_files.router,
+        catalog_lists.router,
         catalog_pages.router,
     ]
     for router in routers:

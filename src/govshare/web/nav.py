@@ -15,6 +15,8 @@ NAV: list[NavItem] = [
     ("/catalog", "Catalog", Permission.VIEW_CATALOG),
     ("/catalog/mine", "My department's catalog", Permission.EDIT_CATALOG),
     ("/catalog/review", "Catalog review", Permission.REVIEW_CATALOG),
+    ("/catalog/demands", "Demand and duty lists", Permission.VIEW_CATALOG),
+    ("/catalog/changes", "Catalog upkeep", Permission.EDIT_CATALOG),
     ("/calendar", "Working days", Permission.SIGNED_IN),
     ("/profiles", "Rule profiles", Permission.SIGNED_IN),
 ]
