@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]

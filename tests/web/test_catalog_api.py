@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response
 
 from govshare.catalog.model import DataItemInput, EntryInput
 from govshare.demo.seed import DEMO_PASSWORD, demo_uscc
