@@ -31,6 +31,8 @@ class Permission(StrEnum):
     EDIT_CATALOG = "edit_catalog"  # cataloguers and admins of the provider department
     REVIEW_CATALOG = "review_catalog"  # the data authority over the provider's jurisdiction
     FILE_DEMAND = "file_demand"  # a consumer department's staff
+    LOAD_DATA = "load_data"  # the provider's staff load its data pools (汇聚)
+    VIEW_POOLS = "view_pools"  # the provider and its authority see pools, batches, quality
 
 
 def _is_user(actor: Actor) -> bool:
@@ -84,6 +86,12 @@ def can(
     if permission is Permission.FILE_DEMAND:
         roles = (Role.DATA_USER, Role.DEPT_ADMIN, Role.CATALOGUER, Role.AUTHORITY_ADMIN)
         return _holds_any(actor, roles, department_id)
+    if permission is Permission.LOAD_DATA:
+        return _holds_any(actor, (Role.CATALOGUER, Role.DEPT_ADMIN, Role.OPERATOR), department_id)
+    if permission is Permission.VIEW_POOLS:
+        if actor.has_role(Role.AUTHORITY_ADMIN) and governs:
+            return True
+        return _holds_any(actor, (Role.CATALOGUER, Role.DEPT_ADMIN), department_id)
     if permission is Permission.VIEW_AUDIT:
         return actor.has_role(Role.AUDITOR) or actor.has_role(Role.AUTHORITY_ADMIN)
     return False

@@ -6,6 +6,7 @@ from sqlalchemy import MetaData
 
 
 def all_tables() -> MetaData:
+    from govshare.aggregation import tables as _aggregation  # noqa: F401
     from govshare.audit import tables as _audit  # noqa: F401
     from govshare.catalog import tables as _catalog  # noqa: F401
     from govshare.identity import tables as _identity  # noqa: F401

@@ -1,0 +1,483 @@
+"""The ingest pipeline: validate a stream of rows, quarantine the bad ones, and upsert the
+good ones into the resource's data pool, all in ONE transaction (the batch commits whole or
+not at all). Re-sending the same file (same SHA-256) or the same idempotency key is a no-op
+that says so. Every step writes its audit entry (SQ-25: collect, clean, transform, load,
+destroy)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from govshare.aggregation import cells
+from govshare.aggregation.model import (
+    Batch,
+    BatchSource,
+    BatchStatus,
+    FieldError,
+    IngestResult,
+    RejectedRow,
+)
+from govshare.aggregation.pools import Pool, ensure_pool
+from govshare.aggregation.readers import RawRow, open_reader
+from govshare.aggregation.tables import data_pool, ingest_batch, quarantine_row
+from govshare.audit import services as audit
+from govshare.audit.model import AuditAction
+from govshare.catalog import queries as catalog_queries
+from govshare.catalog.model import DataItemInput, ResourceStatus, ResourceVersion
+from govshare.identity import queries as identity_queries
+from govshare.identity.policy import Permission, require
+from govshare.kernel.actor import Actor, ActorKind
+from govshare.kernel.clock import utcnow
+from govshare.kernel.errors import Conflict, Forbidden, ValidationFailed
+from govshare.kernel.ids import new_id
+from govshare.storage.engine import Database, Transaction
+
+CHUNK = 2000
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: BatchSource
+    file_name: str = ""
+    file_sha256: str = ""
+    encoding: str = ""
+    idempotency_key: str | None = None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _batch(row: Any) -> Batch:
+    m = dict(row._mapping)
+    m["source"] = BatchSource(m["source"])
+    m["status"] = BatchStatus(m["status"])
+    return Batch(**{k: m[k] for k in Batch.__dataclass_fields__})
+
+
+def _published(conn: Any, resource_id: str) -> ResourceVersion:
+    res = catalog_queries.get_resource(conn, resource_id)
+    if res.published_version_id is None or res.status is ResourceStatus.RETIRED:
+        raise Conflict(
+            "只能向已发布且未下线的资源汇聚数据",
+            "data can be aggregated only into a published, live resource",
+            code="ingest_not_published",
+        )
+    return catalog_queries.get_version(conn, res.published_version_id)
+
+
+def require_provider(conn: Any, actor: Actor, version: ResourceVersion) -> None:
+    """Only the provider department (its users or its client systems) loads a pool."""
+    dept = identity_queries.get_department(conn, version.entry.provider_department_id)
+    if actor.kind is ActorKind.CLIENT_SYSTEM:
+        if actor.department_id != dept.id:
+            raise Forbidden(
+                "业务系统不属于该资源的提供部门",
+                "the client system does not belong to the provider",
+                code="ingest_not_provider",
+            )
+        return
+    require(
+        actor, Permission.LOAD_DATA, department_id=dept.id, jurisdiction_id=dept.jurisdiction_id
+    )
+
+
+def _existing(tx: Transaction, resource_id: str, source: Source) -> Batch | None:
+    if source.idempotency_key:
+        row = tx.conn.execute(
+            select(ingest_batch).where(
+                ingest_batch.c.resource_id == resource_id,
+                ingest_batch.c.idempotency_key == source.idempotency_key,
+            )
+        ).first()
+        if row is not None:
+            return _batch(row)
+    if source.file_sha256:
+        row = tx.conn.execute(
+            select(ingest_batch).where(
+                ingest_batch.c.resource_id == resource_id,
+                ingest_batch.c.file_sha256 == source.file_sha256,
+                ingest_batch.c.status == BatchStatus.LOADED.value,
+            )
+        ).first()
+        if row is not None:
+            return _batch(row)
+    return None
+
+
+def _upsert_stmt(tx: Transaction, pool: Pool) -> Any:
+    table = pool.table()
+    if not pool.key_columns:
+        return insert(table)
+    ins = pg_insert(table) if tx.conn.dialect.name == "postgresql" else sqlite_insert(table)
+    keep = {"_row_id", "_batch_id"} | set(pool.key_columns)
+    updates = {c.name: ins.excluded[c.name] for c in table.columns if c.name not in keep}
+    return ins.on_conflict_do_update(index_elements=list(pool.key_columns), set_=updates)
+
+
+class _Loader:
+    """Writes validated rows in chunks; tracks the counts and quality of the batch."""
+
+    def __init__(
+        self,
+        tx: Transaction,
+        pool: Pool,
+        batch_id: str,
+        items: list[DataItemInput],
+        progress: Progress | None,
+    ) -> None:
+        self.tx, self.pool, self.batch_id = tx, pool, batch_id
+        self.items = items
+        self.codes = [c.code for c in pool.columns]
+        self.stmt = _upsert_stmt(tx, pool)
+        self.progress = progress
+        self.now = utcnow()
+        self.seq = int(
+            tx.conn.execute(
+                select(data_pool.c.last_seq).where(data_pool.c.id == pool.id)
+            ).scalar_one()
+        )
+        self.pending: dict[Any, dict[str, Any]] = {}
+        self.anonymous = 0
+        self.total = self.loaded = self.rejected = 0
+        self.filled = self.cells = 0
+        self.code_values = {i.code: cells.code_list_values(i.code_list) for i in items}
+
+    def add(self, row_no: int, raw: RawRow) -> RejectedRow | None:
+        self.total += 1
+        values: dict[str, Any] = {}
+        errors: list[FieldError] = []
+        for item in self.items:
+            value, err = cells.convert(item, raw.get(item.code), self.code_values[item.code])
+            if err is not None:
+                errors.append(err)
+            values[item.code] = value
+        if errors:
+            self.rejected += 1
+            return RejectedRow(
+                row_no, {k: None if v is None else str(v) for k, v in raw.items()}, tuple(errors)
+            )
+        self.loaded += 1
+        self.cells += len(self.items)
+        self.filled += sum(1 for v in values.values() if v is not None)
+        self.seq += 1
+        row = {c: values.get(c) for c in self.codes}
+        row.update(
+            _seq=self.seq,
+            _batch_id=self.batch_id,
+            _updated_batch_id=self.batch_id,
+            _loaded_at=self.now,
+            _deleted=False,
+        )
+        if self.pool.key_columns:
+            self.pending[tuple(row[k] for k in self.pool.key_columns)] = row  # last one wins
+        else:
+            self.anonymous += 1
+            self.pending[("#", self.anonymous)] = row
+        if len(self.pending) >= CHUNK:
+            self.flush()
+        return None
+
+    def flush(self) -> None:
+        if self.pending:
+            self.tx.conn.execute(self.stmt, list(self.pending.values()))
+            if self.progress is not None:
+                self.progress(len(self.pending))
+            self.pending.clear()
+
+    def delete(self, keys: list[str]) -> int:
+        if not keys:
+            return 0
+        if len(self.pool.key_columns) != 1:
+            raise ValidationFailed(
+                "该资源没有标识项，不能按标识删除",
+                "this resource has no identifier to delete by",
+                field="deletes",
+            )
+        table = self.pool.table()
+        key = table.c[self.pool.key_columns[0]]
+        done = 0
+        for k in keys:
+            self.seq += 1
+            done += self.tx.conn.execute(
+                update(table)
+                .where(key == k, table.c._deleted.is_(False))
+                .values(
+                    _deleted=True,
+                    _seq=self.seq,
+                    _updated_batch_id=self.batch_id,
+                    _loaded_at=self.now,
+                )
+            ).rowcount
+        return done
+
+
+def ingest(
+    db: Database,
+    resource_id: str,
+    rows: Iterable[tuple[int, RawRow]] | Callable[[], Iterable[tuple[int, RawRow]]],
+    *,
+    actor: Actor,
+    source: Source,
+    deletes: list[str] | None = None,
+    progress: Progress | None = None,
+    keep_rejected: int = 1000,
+) -> IngestResult:
+    """Load a batch of rows into the resource's pool. One transaction for the whole batch."""
+    started = utcnow()
+    with db.transaction() as tx:
+        version = _published(tx.conn, resource_id)
+        require_provider(tx.conn, actor, version)
+        tx.serialize(zlib.crc32(resource_id.encode()))
+        existing = _existing(tx, resource_id, source)
+        if existing is not None:
+            return IngestResult(existing, duplicate=True)
+        pool, change = ensure_pool(tx, version)
+        batch_id = new_id()
+        tx.conn.execute(
+            insert(ingest_batch).values(  # filled in below, same transaction
+                id=batch_id,
+                pool_id=pool.id,
+                resource_id=resource_id,
+                source=source.kind.value,
+                status=BatchStatus.LOADED.value,
+                actor_id=actor.id,
+                actor_name=actor.name,
+                department_id=version.entry.provider_department_id,
+                started_at=started,
+                finished_at=started,
+                rows_total=0,
+                rows_loaded=0,
+                rows_rejected=0,
+                rows_deleted=0,
+                completeness=0.0,
+                validity=0.0,
+                uniqueness=0.0,
+                quality_score=0.0,
+            )
+        )
+        loader = _Loader(tx, pool, batch_id, list(version.entry.data_items), progress)
+        rejected: list[RejectedRow] = []
+        quarantined: list[dict[str, Any]] = []
+        stream: Iterable[tuple[int, RawRow]] = rows() if callable(rows) else rows
+        for row_no, raw in stream:
+            bad = loader.add(row_no, raw)
+            if bad is not None:
+                if len(rejected) < keep_rejected:
+                    rejected.append(bad)
+                quarantined.append(
+                    {
+                        "batch_id": batch_id,
+                        "row_no": row_no,
+                        "resolved": False,
+                        "values": json.dumps(bad.values, ensure_ascii=False),
+                        "errors": json.dumps([e.__dict__ for e in bad.errors], ensure_ascii=False),
+                    }
+                )
+                if len(quarantined) >= CHUNK:
+                    tx.conn.execute(insert(quarantine_row), quarantined)
+                    quarantined.clear()
+        loader.flush()
+        if quarantined:
+            tx.conn.execute(insert(quarantine_row), quarantined)
+        deleted = loader.delete(deletes or [])
+        table = pool.table()
+        touched = int(
+            tx.conn.execute(
+                select(func.count())
+                .select_from(table)
+                .where(table.c._updated_batch_id == batch_id, table.c._deleted.is_(False))
+            ).scalar_one()
+        )
+        row_count = int(
+            tx.conn.execute(
+                select(func.count()).select_from(table).where(table.c._deleted.is_(False))
+            ).scalar_one()
+        )
+        validity = loader.loaded / loader.total if loader.total else 1.0
+        completeness = loader.filled / loader.cells if loader.cells else 0.0
+        uniqueness = touched / loader.loaded if loader.loaded else 1.0
+        score = quality_score(validity, completeness, uniqueness)
+        status = (
+            BatchStatus.LOADED
+            if loader.loaded or deleted or not loader.total
+            else (BatchStatus.REJECTED)
+        )
+        finished = utcnow()
+        values = dict(
+            id=batch_id,
+            pool_id=pool.id,
+            resource_id=resource_id,
+            source=source.kind.value,
+            status=status.value,
+            file_name=source.file_name,
+            file_sha256=source.file_sha256,
+            encoding=source.encoding,
+            idempotency_key=source.idempotency_key,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            department_id=version.entry.provider_department_id,
+            started_at=started,
+            finished_at=finished,
+            rows_total=loader.total,
+            rows_loaded=loader.loaded,
+            rows_rejected=loader.rejected,
+            rows_deleted=deleted,
+            completeness=completeness,
+            validity=validity,
+            uniqueness=uniqueness,
+            quality_score=score,
+        )
+        tx.conn.execute(update(ingest_batch).where(ingest_batch.c.id == batch_id).values(**values))
+        tx.conn.execute(
+            update(data_pool)
+            .where(data_pool.c.id == pool.id)
+            .values(
+                last_seq=loader.seq,
+                row_count=row_count,
+                last_loaded_at=finished if loader.loaded or deleted else data_pool.c.last_loaded_at,
+            )
+        )
+        common = {"resource": version.code, "batch": batch_id, "source": source.kind.value}
+        audit.record(
+            tx,
+            actor,
+            AuditAction.COLLECT,
+            "ingest_batch",
+            batch_id,
+            details={
+                **common,
+                "rows": loader.total,
+                "file": source.file_name,
+                "sha256": source.file_sha256,
+                "encoding": source.encoding,
+            },
+        )
+        if change != "existing":
+            audit.record(
+                tx,
+                actor,
+                AuditAction.TRANSFORM,
+                "data_pool",
+                pool.id,
+                details={**common, "pool": pool.table_name, "change": change},
+            )
+        audit.record(
+            tx,
+            actor,
+            AuditAction.CLEAN,
+            "ingest_batch",
+            batch_id,
+            details={**common, "rejected": loader.rejected, "quarantined": loader.rejected},
+        )
+        audit.record(
+            tx,
+            actor,
+            AuditAction.LOAD,
+            "data_pool",
+            pool.id,
+            details={**common, "loaded": loader.loaded, "pool": pool.table_name, "quality": score},
+        )
+        if deleted:
+            audit.record(
+                tx,
+                actor,
+                AuditAction.DESTROY,
+                "data_pool",
+                pool.id,
+                details={**common, "deleted": deleted},
+            )
+        batch = _batch(
+            tx.conn.execute(select(ingest_batch).where(ingest_batch.c.id == batch_id)).one()
+        )
+    return IngestResult(batch, duplicate=False, rejected=rejected)
+
+
+def quality_score(validity: float, completeness: float, uniqueness: float) -> float:
+    """0-100: 50% validity (rows that passed), 30% completeness (filled cells of loaded
+    rows), 20% uniqueness of identifiers within the batch."""
+    return round(100 * (0.5 * validity + 0.3 * completeness + 0.2 * uniqueness), 1)
+
+
+def ingest_file(
+    db: Database,
+    resource_id: str,
+    path: Path,
+    *,
+    actor: Actor,
+    fmt: str | None = None,
+    file_name: str | None = None,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Upload path: CSV (encoding detected), XLSX or JSON Lines, streamed."""
+    fmt = (fmt or path.suffix).lower().lstrip(".")
+    digest = file_sha256(path)
+    with db.read() as conn:
+        version = _published(conn, resource_id)
+    items = list(version.entry.data_items)
+    reader = open_reader(path, fmt, items)
+    src = Source(BatchSource.UPLOAD, file_name or path.name, digest, reader.encoding)
+    try:
+        return ingest(db, resource_id, reader.rows, actor=actor, source=src, progress=progress)
+    finally:
+        close = getattr(reader.rows, "close", None)
+        if close is not None:
+            close()
+
+
+def push_rows(
+    db: Database,
+    resource_id: str,
+    upserts: list[dict[str, Any]],
+    deletes: list[str],
+    *,
+    actor: Actor,
+    idempotency_key: str | None,
+) -> IngestResult:
+    """API push from a client system: upserts keyed by item name or code, deletes by key."""
+    with db.read() as conn:
+        version = _published(conn, resource_id)
+    by_key = {}
+    from govshare.catalog.standards import normalise
+
+    for item in version.entry.data_items:
+        by_key[normalise(item.name)] = item.code
+        by_key[normalise(item.code)] = item.code
+
+    def rows() -> Iterator[tuple[int, RawRow]]:
+        for n, obj in enumerate(upserts, start=1):
+            out: RawRow = {}
+            for k, v in obj.items():
+                code = by_key.get(normalise(str(k)))
+                if code is None:
+                    raise ValidationFailed(
+                        f"第{n}条记录的字段“{k}”不是该资源的信息项",
+                        f"record {n}: '{k}' is not a data item",
+                        field=f"upserts[{n}].{k}",
+                    )
+                out[code] = v
+            yield n, out
+
+    return ingest(
+        db,
+        resource_id,
+        rows,
+        actor=actor,
+        deletes=deletes,
+        source=Source(BatchSource.API, idempotency_key=idempotency_key),
+    )

@@ -1,0 +1,258 @@
+"""Streaming readers for uploaded files: CSV (UTF-8, UTF-8 with BOM, GBK, GB18030 detected),
+XLSX (openpyxl read-only) and JSON Lines. Nothing holds the whole file in memory.
+
+Headers map to data items by item name (Chinese) or by code; an unknown header or a missing
+required item is an error that names the column.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from govshare.catalog.model import DataItemInput
+from govshare.catalog.standards import normalise
+from govshare.kernel.errors import ValidationFailed
+
+SAMPLE_BYTES = 1 << 20  # encoding is decided on the first MiB
+MAX_CELL_CHARS = 100_000
+csv.field_size_limit(MAX_CELL_CHARS + 1)
+
+RawRow = dict[str, Any]
+
+
+class FileRejected(ValidationFailed):
+    """The file as a whole cannot be read (encoding, headers, format)."""
+
+    code = "ingest_file_rejected"
+
+
+def detect_encoding(sample: bytes) -> str:
+    """utf-8-sig, utf-8, gbk or gb18030 (GB18030 is a superset of GBK; GBK is reported when
+    the sample decodes as GBK, since that is what the sender most likely used)."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    for enc in ("gbk", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(enc)().decode(sample, final=False)
+            return enc
+        except UnicodeDecodeError:
+            continue
+    raise FileRejected(
+        "无法识别文件编码（支持 UTF-8、GBK、GB18030）",
+        "the file's encoding is not UTF-8, GBK or GB18030",
+        field="file",
+    )
+
+
+@dataclass(frozen=True)
+class HeaderMap:
+    codes: tuple[str | None, ...]  # per column: the item code, None for ignored columns
+
+    @classmethod
+    def build(cls, headers: list[str], items: list[DataItemInput]) -> HeaderMap:
+        by_key: dict[str, str] = {}
+        for item in items:
+            by_key[normalise(item.name)] = item.code
+            by_key[normalise(item.code)] = item.code
+        codes: list[str | None] = []
+        seen: set[str] = set()
+        for col, header in enumerate(headers, start=1):
+            h = normalise(str(header or ""))
+            if not h:
+                codes.append(None)
+                continue
+            code = by_key.get(h)
+            if code is None:
+                raise FileRejected(
+                    f"第{col}列“{header}”不是该资源的信息项",
+                    f"column {col} '{header}' is not a data item of this resource",
+                    field=f"column {col}",
+                )
+            if code in seen:
+                raise FileRejected(
+                    f"第{col}列“{header}”重复",
+                    f"column {col} '{header}' repeats",
+                    field=f"column {col}",
+                )
+            seen.add(code)
+            codes.append(code)
+        missing = [
+            i.name
+            for i in items
+            if (i.required or i.identifier.value != "none") and i.code not in seen
+        ]
+        if missing:
+            raise FileRejected(
+                f"文件缺少必填信息项列：{'、'.join(missing)}",
+                f"the file lacks required item columns: {', '.join(missing)}",
+                field="header",
+            )
+        return cls(tuple(codes))
+
+    def row(self, values: list[Any]) -> RawRow:
+        out: RawRow = {}
+        for code, value in zip(self.codes, values, strict=False):
+            if code is not None:
+                if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+                    value = value[: MAX_CELL_CHARS + 1]
+                out[code] = value
+        return out
+
+
+@dataclass
+class Reader:
+    rows: Iterator[tuple[int, RawRow]]
+    encoding: str
+
+
+def read_csv(fh: IO[bytes], items: list[DataItemInput]) -> Reader:
+    buffered = fh if isinstance(fh, io.BufferedReader) else io.BufferedReader(fh)  # type: ignore[type-var]
+    encoding = detect_encoding(buffered.peek(SAMPLE_BYTES)[:SAMPLE_BYTES])
+    text = io.TextIOWrapper(buffered, encoding=encoding, newline="")
+    reader = csv.reader(text)
+    try:
+        headers = next(reader)
+    except StopIteration as exc:
+        raise FileRejected("文件为空", "the file is empty", field="file") from exc
+    except UnicodeDecodeError as exc:
+        raise FileRejected(
+            "文件编码错误", f"the file is not valid {encoding}", field="file"
+        ) from exc
+    except csv.Error as exc:
+        raise FileRejected("CSV格式错误", f"malformed CSV: {exc}", field="file") from exc
+    if headers and headers[0].startswith("\ufeff"):
+        headers[0] = headers[0][1:]
+    header_map = HeaderMap.build(headers, items)
+
+    def rows() -> Iterator[tuple[int, RawRow]]:
+        row_no = 1
+        try:
+            for values in reader:
+                row_no += 1
+                if not any(v.strip() for v in values):
+                    continue
+                if "\x00" in "".join(values):
+                    values = [v.replace("\x00", "") for v in values]
+                yield row_no, header_map.row(values)
+        except UnicodeDecodeError as exc:
+            raise FileRejected(
+                f"第{row_no + 1}行编码错误（文件编码识别为{encoding}）",
+                f"row {row_no + 1} is not valid {encoding}",
+                field=f"row {row_no + 1}",
+            ) from exc
+        except csv.Error as exc:
+            raise FileRejected(
+                f"第{row_no + 1}行CSV格式错误",
+                f"row {row_no + 1}: {exc}",
+                field=f"row {row_no + 1}",
+            ) from exc
+
+    return Reader(rows(), encoding)
+
+
+def read_xlsx(path: Path, items: list[DataItemInput]) -> Reader:
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds on a corrupt file
+        raise FileRejected(
+            "不是有效的 XLSX 文件", "not a readable XLSX file", field="file"
+        ) from exc
+    ws = wb.worksheets[0]
+    it = ws.iter_rows(values_only=True)
+    try:
+        headers = [str(h) if h is not None else "" for h in next(it)]
+    except StopIteration as exc:
+        raise FileRejected("文件为空", "the file is empty", field="file") from exc
+    header_map = HeaderMap.build(headers, items)
+
+    def rows() -> Iterator[tuple[int, RawRow]]:
+        try:
+            for row_no, values in enumerate(it, start=2):
+                if not any(v is not None and str(v).strip() for v in values):
+                    continue
+                yield row_no, header_map.row(list(values))
+        finally:
+            wb.close()
+
+    return Reader(rows(), "xlsx")
+
+
+def read_jsonl(fh: IO[bytes], items: list[DataItemInput]) -> Reader:
+    by_key: dict[str, str] = {}
+    for item in items:
+        by_key[normalise(item.name)] = item.code
+        by_key[normalise(item.code)] = item.code
+    text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
+
+    def rows() -> Iterator[tuple[int, RawRow]]:
+        for row_no, line in enumerate(text, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except (json.JSONDecodeError, RecursionError) as exc:
+                raise FileRejected(
+                    f"第{row_no}行不是有效的 JSON",
+                    f"line {row_no} is not valid JSON",
+                    field=f"row {row_no}",
+                ) from exc
+            except UnicodeDecodeError as exc:
+                raise FileRejected(
+                    f"第{row_no}行编码错误",
+                    f"line {row_no} is not valid UTF-8",
+                    field=f"row {row_no}",
+                ) from exc
+            if not isinstance(obj, dict):
+                raise FileRejected(
+                    f"第{row_no}行应为 JSON 对象",
+                    f"line {row_no} is not an object",
+                    field=f"row {row_no}",
+                )
+            out: RawRow = {}
+            for key, value in obj.items():
+                code = by_key.get(normalise(str(key)))
+                if code is None:
+                    raise FileRejected(
+                        f"第{row_no}行字段“{key}”不是该资源的信息项",
+                        f"line {row_no}: '{key}' is not a data item",
+                        field=f"row {row_no}",
+                    )
+                if isinstance(value, dict | list):
+                    raise FileRejected(
+                        f"第{row_no}行字段“{key}”的值应为标量",
+                        f"line {row_no}: '{key}' must be a scalar",
+                        field=f"row {row_no}",
+                    )
+                out[code] = value
+            yield row_no, out
+
+    return Reader(rows(), "utf-8")
+
+
+def open_reader(path: Path, fmt: str, items: list[DataItemInput]) -> Reader:
+    fmt = fmt.lower().lstrip(".")
+    if fmt == "csv":
+        return read_csv(path.open("rb"), items)
+    if fmt == "xlsx":
+        return read_xlsx(path, items)
+    if fmt in ("jsonl", "ndjson"):
+        return read_jsonl(path.open("rb"), items)
+    raise FileRejected(
+        "仅支持 CSV、XLSX、JSON Lines 文件",
+        "only CSV, XLSX and JSON Lines are accepted",
+        field="file",
+    )
