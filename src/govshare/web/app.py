@@ -29,6 +29,10 @@ from govshare.web.logging import configure_logging, get_logger
 from govshare.web.metrics import metrics
 from govshare.web.routes import (
     admin,
+    aggregation_api,
+    aggregation_conflicts,
+    aggregation_pages,
+    aggregation_sources,
     api,
     audit_log,
     auth,
@@ -190,6 +194,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         catalog_files.router,
         catalog_lists.router,
         catalog_pages.router,
+        aggregation_api.router,
+        aggregation_pages.router,
+        aggregation_sources.router,
+        aggregation_conflicts.router,
     ]
     for router in routers:
         app.include_router(router)

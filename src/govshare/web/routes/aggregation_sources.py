@@ -1,0 +1,7 @@
+"""Aggregation routes (aggregation_sources)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
