@@ -7,70 +7,26 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from govshare.demo.seed import DEMO_PASSWORD
 from govshare.platform import Platform
-from govshare.web.app import create_app
+from tests.browser.conftest import serving
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = os.environ.get("GOVSHARE_SCREENSHOT_DIR")
 
 pytestmark = pytest.mark.browser
-
-if not CHROMIUM.exists():
-    if os.environ.get("GOVSHARE_REQUIRE_BROWSER"):
-        raise RuntimeError(
-            "Chromium is required (GOVSHARE_REQUIRE_BROWSER=1) but /usr/bin/chromium is missing"
-        )
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def server(demo_platform: Platform) -> Iterator[str]:
     """The demo city (with its published catalog) on each test database."""
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(platform=demo_platform), host="127.0.0.1", port=port, log_level="warning"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser(server: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
+    with serving(demo_platform) as url:
+        yield url
 
 
 def _signed_in(browser: Any, server: str, username: str) -> Any:

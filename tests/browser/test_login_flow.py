@@ -2,72 +2,30 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
-import uvicorn
 
 from govshare.platform import Platform
-from govshare.web.app import create_app
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+from tests.browser.conftest import serving
 
 pytestmark = pytest.mark.browser
-
-if not CHROMIUM.exists():
-    if os.environ.get("GOVSHARE_REQUIRE_BROWSER"):
-        raise RuntimeError(
-            "Chromium is required (GOVSHARE_REQUIRE_BROWSER=1) but /usr/bin/chromium is missing"
-        )
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def server(sqlite_demo_platform: Platform) -> Iterator[str]:
     """The browser tests' subject is the UI; the server logic runs on both databases in
     tests/web, so one database is enough here."""
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(platform=sqlite_demo_platform), host="127.0.0.1", port=port, log_level="warning"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(sqlite_demo_platform) as url:
+        yield url
 
 
 @pytest.fixture
-def page(server: str) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        context = browser.new_context(locale="zh-CN")
-        pg = context.new_page()
-        yield pg
-        context.close()
-        browser.close()
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="zh-CN")
+    yield context.new_page()
+    context.close()
 
 
 @pytest.mark.req("SQ-28", "YX-25", "SZ-4")

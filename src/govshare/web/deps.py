@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from govshare.identity import queries as identity_queries
 from govshare.identity.policy import Permission, require
 from govshare.kernel.actor import Actor, ActorKind
 from govshare.kernel.clock import utcnow
-from govshare.kernel.errors import Forbidden, Unauthenticated
+from govshare.kernel.errors import DomainError, Forbidden, Unauthenticated
 from govshare.platform import Platform
 from govshare.web.i18n import normalise
 from govshare.web.nav import navigation
@@ -173,3 +173,18 @@ def render(
 
 def flash(request: Request, message: str, kind: str = "success") -> None:
     request.session["flash"] = {"message": message, "kind": kind}
+
+
+def act_then_redirect(
+    request: Request, to: str, action: Callable[[], object], *, done: str | None = None
+) -> RedirectResponse:
+    """The shape of a form post: run one service call, flash its refusal (in the user's
+    language) or ``done``, and redirect back (post/redirect/get)."""
+    try:
+        action()
+    except DomainError as exc:
+        flash(request, exc.message(locale_of(request)), "error")
+    else:
+        if done:
+            flash(request, done)
+    return RedirectResponse(to, status_code=303)

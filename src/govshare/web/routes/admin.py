@@ -15,7 +15,7 @@ from govshare.identity.policy import Permission, can
 from govshare.identity.services import DepartmentInput
 from govshare.kernel.actor import Actor, Role
 from govshare.kernel.errors import DomainError
-from govshare.web.deps import PlatformDep, flash, locale_of, policy, render
+from govshare.web.deps import PlatformDep, act_then_redirect, flash, locale_of, policy, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -159,11 +159,11 @@ def update_department(
     form: DepartmentFormDep,
 ) -> Response:
     data = form.to_input()
-    try:
-        services.update_department(platform.db, department_id, data, actor=actor)
-    except DomainError as exc:
-        flash(request, exc.message(locale_of(request)), "error")
-    return RedirectResponse(f"/admin/departments/{department_id}", status_code=303)
+    return act_then_redirect(
+        request,
+        f"/admin/departments/{department_id}",
+        lambda: services.update_department(platform.db, department_id, data, actor=actor),
+    )
 
 
 @router.post("/departments/{department_id}/active")
@@ -190,17 +190,17 @@ def department_responsibility(
     responsible_unit: Annotated[str, Form()] = "",
     responsible_person: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        services.file_responsibility(
+    return act_then_redirect(
+        request,
+        f"/admin/departments/{department_id}",
+        lambda: services.file_responsibility(
             platform.db,
             department_id,
             responsible_unit=responsible_unit,
             responsible_person=responsible_person,
             actor=actor,
-        )
-    except DomainError as exc:
-        flash(request, exc.message(locale_of(request)), "error")
-    return RedirectResponse(f"/admin/departments/{department_id}", status_code=303)
+        ),
+    )
 
 
 @router.post("/departments/{department_id}/interfaces")
@@ -328,17 +328,17 @@ async def update_user(
     request: Request, user_id: str, platform: PlatformDep, actor: ManageUsers
 ) -> Response:
     form = await request.form()
-    try:
-        services.update_user(
+    return act_then_redirect(
+        request,
+        f"/admin/users/{user_id}",
+        lambda: services.update_user(
             platform.db,
             user_id,
             actor=actor,
             display_name=str(form.get("display_name", "")),
             roles=_parse_roles([str(v) for v in form.getlist("roles")]),
-        )
-    except DomainError as exc:
-        flash(request, exc.message(locale_of(request)), "error")
-    return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
+        ),
+    )
 
 
 @router.post("/users/{user_id}/active")
@@ -349,11 +349,11 @@ def user_active(
     actor: ManageUsers,
     active: Annotated[str, Form()] = "0",
 ) -> Response:
-    try:
-        services.set_user_active(platform.db, user_id, active == "1", actor=actor)
-    except DomainError as exc:
-        flash(request, exc.message(locale_of(request)), "error")
-    return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
+    return act_then_redirect(
+        request,
+        f"/admin/users/{user_id}",
+        lambda: services.set_user_active(platform.db, user_id, active == "1", actor=actor),
+    )
 
 
 @router.post("/users/{user_id}/password")
@@ -433,8 +433,8 @@ def revoke_client(
     actor: ManageClients,
     reason: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        services.revoke_client_system(platform.db, client_pk, actor=actor, reason=reason)
-    except DomainError as exc:
-        flash(request, exc.message(locale_of(request)), "error")
-    return RedirectResponse("/admin/clients", status_code=303)
+    return act_then_redirect(
+        request,
+        "/admin/clients",
+        lambda: services.revoke_client_system(platform.db, client_pk, actor=actor, reason=reason),
+    )

@@ -19,7 +19,7 @@ from govshare.kernel.actor import Actor
 from govshare.kernel.clock import local_date, utcnow
 from govshare.kernel.errors import DomainError
 from govshare.rules import RuleProfile
-from govshare.web.deps import PlatformDep, flash, locale_of, policy, render
+from govshare.web.deps import PlatformDep, act_then_redirect, flash, locale_of, policy, render
 
 router = APIRouter(prefix="/catalog", include_in_schema=False)
 
@@ -104,18 +104,18 @@ def file_demand(
     duty: Annotated[str, Form()] = "",
     items: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        collection.file_demand(
+    return act_then_redirect(
+        request,
+        "/catalog/demands",
+        lambda: collection.file_demand(
             platform.db,
             actor=actor,
             consumer_department_id=consumer_department_id,
             title=title,
             duty_text=duty,
             items=_lines(items),
-        )
-    except DomainError as exc:
-        _fail(request, exc)
-    return RedirectResponse("/catalog/demands", status_code=303)
+        ),
+    )
 
 
 @router.post("/demands/{demand_id}/match")
@@ -126,11 +126,11 @@ def match_demand(
     actor: FileDemand,
     resource_id: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        collection.match_demand(platform.db, demand_id, resource_id, actor=actor)
-    except DomainError as exc:
-        _fail(request, exc)
-    return RedirectResponse("/catalog/demands", status_code=303)
+    return act_then_redirect(
+        request,
+        "/catalog/demands",
+        lambda: collection.match_demand(platform.db, demand_id, resource_id, actor=actor),
+    )
 
 
 @router.post("/duties")
@@ -153,8 +153,10 @@ def assign_duty(
             "error",
         )
         return RedirectResponse("/catalog/demands", status_code=303)
-    try:
-        collection.assign_duty(
+    return act_then_redirect(
+        request,
+        "/catalog/demands",
+        lambda: collection.assign_duty(
             platform.db,
             actor=actor,
             producer_department_id=producer_department_id,
@@ -162,10 +164,8 @@ def assign_duty(
             items=_lines(items),
             due_on=due,
             demand_id=demand_id or None,
-        )
-    except DomainError as exc:
-        _fail(request, exc)
-    return RedirectResponse("/catalog/demands", status_code=303)
+        ),
+    )
 
 
 @router.post("/duties/{duty_id}/fulfil")
@@ -176,11 +176,11 @@ def fulfil_duty(
     actor: EditCatalog,
     resource_id: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        collection.fulfil_duty(platform.db, duty_id, resource_id, actor=actor)
-    except DomainError as exc:
-        _fail(request, exc)
-    return RedirectResponse("/catalog/demands", status_code=303)
+    return act_then_redirect(
+        request,
+        "/catalog/demands",
+        lambda: collection.fulfil_duty(platform.db, duty_id, resource_id, actor=actor),
+    )
 
 
 # Change triggers and annual maintenance ---------------------------------------------------
@@ -270,22 +270,22 @@ def resolve_change(
     actor: EditCatalog,
     resolution: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        upkeep.resolve_change(platform.db, trigger_id, actor=actor, resolution=resolution)
-    except DomainError as exc:
-        _fail(request, exc)
-    return RedirectResponse("/catalog/changes", status_code=303)
+    return act_then_redirect(
+        request,
+        "/catalog/changes",
+        lambda: upkeep.resolve_change(platform.db, trigger_id, actor=actor, resolution=resolution),
+    )
 
 
 @router.post("/changes/{trigger_id}/report")
 def report_change(
     request: Request, trigger_id: str, platform: PlatformDep, actor: ReviewCatalog
 ) -> Response:
-    try:
-        upkeep.report_change(platform.db, trigger_id, actor=actor)
-    except DomainError as exc:
-        _fail(request, exc)
-    return RedirectResponse("/catalog/changes", status_code=303)
+    return act_then_redirect(
+        request,
+        "/catalog/changes",
+        lambda: upkeep.report_change(platform.db, trigger_id, actor=actor),
+    )
 
 
 @router.post("/maintenance")
