@@ -169,12 +169,13 @@ KNOWN_PROFILES = {"default", "suqian", "shuozhou", "yixing", "hubei", "neixiang"
 
 def _seed(url: str, *, catalog: bool = False) -> Any:
     """Seed the demo city; the shared templates leave the demo catalog out (fast and
-    deterministic for tests that build their own entries)."""
+    deterministic for tests that build their own entries), and always the demo data (the
+    tests that need it load a scaled-down city themselves, tests/integration/test_demo_data)."""
     from govshare.demo.seed import seed_demo
 
     database = Database(url)
     try:
-        return seed_demo(database, known_profiles=KNOWN_PROFILES, catalog=catalog)
+        return seed_demo(database, known_profiles=KNOWN_PROFILES, catalog=catalog, data=False)
     finally:
         database.dispose()
 

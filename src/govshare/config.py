@@ -38,7 +38,14 @@ class Settings(BaseSettings):
     node_modules_dir: Path = Field(default=Path("node_modules"))
     default_locale: str = "zh_CN"
     checkpoint_interval_seconds: int = 3600
+    upload_max_bytes: int = Field(
+        default=512 * 1024 * 1024, description="largest data file an upload accepts (bytes)"
+    )
     log_level: str = "INFO"
+    redis_url: str | None = Field(
+        default=None,
+        description="job queue on Redis (huey); the embedded SQLite queue var/jobs.db if unset",
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_secret(self) -> Settings:
@@ -64,6 +71,10 @@ class Settings(BaseSettings):
     @property
     def archive_dir(self) -> Path:
         return self.var_dir / "archive"
+
+    @property
+    def jobs_db(self) -> Path:
+        return self.var_dir / "jobs.db"
 
 
 @lru_cache(maxsize=1)

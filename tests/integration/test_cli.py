@@ -102,9 +102,9 @@ def test_bad_profile_stops_startup(
 
 
 def test_demo_twice_changes_nothing(cli_env: Settings) -> None:
-    r = runner.invoke(app, ["demo"])
+    r = runner.invoke(app, ["demo", "--no-data"])
     assert r.exit_code == 0 and "seeded the demo city" in r.stdout and "admin" in r.stdout
-    r = runner.invoke(app, ["demo"])
+    r = runner.invoke(app, ["demo", "--no-data"])
     assert r.exit_code == 0 and "unchanged" in r.stdout
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from govshare.aggregation import cells
+from govshare.aggregation import agreements, cells, crosscheck
 from govshare.aggregation.model import (
     Batch,
     BatchSource,
@@ -237,12 +237,18 @@ def ingest(
     deletes: list[str] | None = None,
     progress: Progress | None = None,
     keep_rejected: int = 1000,
+    before_commit: Callable[[Transaction, Batch], None] | None = None,
 ) -> IngestResult:
-    """Load a batch of rows into the resource's pool. One transaction for the whole batch."""
+    """Load a batch of rows into the resource's pool. One transaction for the whole batch.
+
+    ``before_commit`` runs inside that transaction once the batch is written (a source
+    connector advances its cursor there); if it raises, the whole batch rolls back."""
     started = utcnow()
     with db.transaction() as tx:
         version = _published(tx.conn, resource_id)
         require_provider(tx.conn, actor, version)
+        if source.kind is BatchSource.UPLOAD:  # HB-16: offline exchange needs an approval
+            agreements.require_offline_approval(tx.conn, resource_id)
         tx.serialize(zlib.crc32(resource_id.encode()))
         existing = _existing(tx, resource_id, source)
         if existing is not None:
@@ -353,6 +359,7 @@ def ingest(
                 last_loaded_at=finished if loader.loaded or deleted else data_pool.c.last_loaded_at,
             )
         )
+        crosscheck.check_after_load(tx, resource_id, batch_id)  # 多元校核 (SQ-15, HB-17)
         common = {"resource": version.code, "batch": batch_id, "source": source.kind.value}
         audit.record(
             tx,
@@ -405,6 +412,8 @@ def ingest(
         batch = _batch(
             tx.conn.execute(select(ingest_batch).where(ingest_batch.c.id == batch_id)).one()
         )
+        if before_commit is not None:
+            before_commit(tx, batch)
     return IngestResult(batch, duplicate=False, rejected=rejected)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,10 +22,15 @@ from govshare.catalog.standards import normalise
 from govshare.kernel.errors import ValidationFailed
 
 SAMPLE_BYTES = 1 << 20  # encoding is decided on the first MiB
+MAX_LINE_BYTES = 16 << 20  # a "line" longer than this is not a CSV row
 MAX_CELL_CHARS = 100_000
 csv.field_size_limit(MAX_CELL_CHARS + 1)
 
 RawRow = dict[str, Any]
+
+# Columns the platform adds to a quarantine download (aggregation.quarantine); ignored when
+# the corrected file comes back, so that a downloaded file can be fixed and resubmitted as is.
+IGNORED_HEADERS = frozenset({"错误原因", "原行号"})
 
 
 class FileRejected(ValidationFailed):
@@ -41,8 +47,8 @@ def detect_encoding(sample: bytes) -> str:
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         return "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        _reject_mixed(sample, exc)
     for enc in ("gbk", "gb18030"):
         try:
             codecs.getincrementaldecoder(enc)().decode(sample, final=False)
@@ -54,6 +60,20 @@ def detect_encoding(sample: bytes) -> str:
         "the file's encoding is not UTF-8, GBK or GB18030",
         field="file",
     )
+
+
+def _reject_mixed(sample: bytes, exc: UnicodeDecodeError) -> None:
+    """A file that is UTF-8, Chinese text included, for whole lines and then is not, mixes
+    encodings (e.g. GBK rows appended to a UTF-8 export): reject it naming the line, rather
+    than guessing another encoding for all of it."""
+    prefix = sample[: exc.start]
+    line = prefix.count(b"\n") + 1
+    if line > 1 and sum(1 for ch in prefix.decode("utf-8") if ord(ch) > 0x7F) >= 8:
+        raise FileRejected(
+            f"第{line}行编码错误：此前各行为UTF-8，该行不是（文件混用了多种编码）",
+            f"row {line} is not valid UTF-8 although the rows before it are (mixed encodings)",
+            field=f"row {line}",
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -70,7 +90,7 @@ class HeaderMap:
         seen: set[str] = set()
         for col, header in enumerate(headers, start=1):
             h = normalise(str(header or ""))
-            if not h:
+            if not h or h in IGNORED_HEADERS:
                 codes.append(None)
                 continue
             code = by_key.get(h)
@@ -117,11 +137,37 @@ class Reader:
     encoding: str
 
 
+def _decoded_lines(head: bytes, rest: IO[bytes], encoding: str, at: list[int]) -> Iterator[str]:
+    """The file's physical lines, decoded one at a time, so that a decoding error is raised
+    with ``at[0]`` set to the exact line it is on (a whole-chunk decoder reports it up to a
+    few hundred rows early). No line is read beyond MAX_LINE_BYTES."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    more = iter(lambda: rest.readline(MAX_LINE_BYTES), b"")
+    pending = b""
+    for line in itertools.chain(io.BytesIO(head), more):
+        if pending:
+            line, pending = pending + line, b""
+        if not line.endswith(b"\n"):  # the end of the sample, or of the file
+            if len(line) >= MAX_LINE_BYTES:
+                bad = at[0] + 1
+                raise FileRejected(f"第{bad}行过长", f"row {bad} is too long", field=f"row {bad}")
+            pending = line
+            continue
+        at[0] += 1
+        yield decoder.decode(line)
+    if pending:
+        at[0] += 1
+    tail = decoder.decode(pending, final=True)  # raises on a cut-off last character
+    if tail:
+        yield tail
+
+
 def read_csv(fh: IO[bytes], items: list[DataItemInput]) -> Reader:
     buffered = fh if isinstance(fh, io.BufferedReader) else io.BufferedReader(fh)  # type: ignore[type-var]
-    encoding = detect_encoding(buffered.peek(SAMPLE_BYTES)[:SAMPLE_BYTES])
-    text = io.TextIOWrapper(buffered, encoding=encoding, newline="")
-    reader = csv.reader(text)
+    head = buffered.read(SAMPLE_BYTES)
+    encoding = detect_encoding(head)
+    line_no = [0]
+    reader = csv.reader(_decoded_lines(head, buffered, encoding, line_no))
     try:
         headers = next(reader)
     except StopIteration as exc:
@@ -147,10 +193,11 @@ def read_csv(fh: IO[bytes], items: list[DataItemInput]) -> Reader:
                     values = [v.replace("\x00", "") for v in values]
                 yield row_no, header_map.row(values)
         except UnicodeDecodeError as exc:
+            bad = line_no[0]
             raise FileRejected(
-                f"第{row_no + 1}行编码错误（文件编码识别为{encoding}）",
-                f"row {row_no + 1} is not valid {encoding}",
-                field=f"row {row_no + 1}",
+                f"第{bad}行编码错误（文件编码识别为{encoding}）",
+                f"row {bad} is not valid {encoding}",
+                field=f"row {bad}",
             ) from exc
         except csv.Error as exc:
             raise FileRejected(

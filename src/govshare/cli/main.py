@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from govshare.cli import audit, calendar, db, demo, profiles, serve
+from govshare.cli import audit, calendar, db, demo, ingest, jobs, profiles, serve
 
 app = typer.Typer(
     name="govshare",
@@ -16,6 +16,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(calendar.app, name="calendar")
 app.add_typer(profiles.app, name="profiles")
+app.add_typer(ingest.app, name="ingest")
+app.add_typer(jobs.app, name="jobs")
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 

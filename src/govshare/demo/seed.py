@@ -1,21 +1,24 @@
 """Seed the demo city through the ordinary services (so every step is audited): the city,
-its counties and departments, users, client systems and (unless ``catalog=False``) the
-demo catalog of ``govshare.demo.catalog``.
+its counties and departments, users, client systems, (unless ``catalog=False``) the
+demo catalog of ``govshare.demo.catalog`` and (unless ``data=False``) the data of its base
+resources, loaded through the ingest service (``govshare.demo.data``).
 
-Running it again changes nothing: the seed is skipped when the city exists.
+Running it again changes nothing: the seed is skipped when the city exists (``govshare
+demo`` then only loads demo data that is missing, none after a complete run).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, func, select
 
 from govshare.catalog.tables import catalog_entry
 from govshare.demo.catalog import seed_demo_catalog
+from govshare.demo.data import DataSize, LoadReport, seed_demo_data
 from govshare.identity import queries, services
 from govshare.identity.model import InterfaceKind, JurisdictionLevel
 from govshare.identity.services import DepartmentInput
@@ -98,6 +101,7 @@ class DemoSummary:
     created: bool
     departments: int = 0
     resources: int = 0  # published catalog resources
+    data: list[LoadReport] = field(default_factory=list)  # demo data loaded now
     logins: list[DemoLogin] = field(default_factory=list)
     clients: list[DemoClient] = field(default_factory=list)
 
@@ -112,6 +116,8 @@ USERS = [
     ("scjg_admin", "孙市监", "市场监管局", Role.DEPT_ADMIN),
     ("rs_user", "周人社", "人社局", Role.DATA_USER),
     ("rs_admin", "吴人社", "人社局", Role.DEPT_ADMIN),
+    ("xzsp_admin", "冯审批", "行政审批局", Role.DEPT_ADMIN),
+    ("xyb_admin", "陈信用", "信用办", Role.DEPT_ADMIN),
     ("ops", "郑运维", "信息中心", Role.OPERATOR),
 ]
 CLIENTS = [
@@ -163,9 +169,13 @@ def seed_demo(
     known_profiles: set[str],
     profiles: Mapping[str, RuleProfile] | None = None,
     catalog: bool = True,
+    data: bool = True,
+    data_size: DataSize | None = None,
+    progress: Callable[[str, int], None] | None = None,
 ) -> DemoSummary:
     """Seed the demo city. ``profiles`` are the rule profiles the catalog is checked
-    against (the bundled ones when None); ``catalog=False`` leaves the catalog empty."""
+    against (the bundled ones when None); ``catalog=False`` leaves the catalog empty and
+    ``data=False`` the data pools (the data needs the catalog)."""
     actor = Actor.system("demo-seed")
     with db.read() as conn:
         exists = queries.jurisdiction_by_code(conn, CITY_CODE) is not None
@@ -279,4 +289,6 @@ def seed_demo(
         )
         with db.read() as conn:
             summary.resources = _published_resources(conn)
+        if data:
+            summary.data = seed_demo_data(db, size=data_size, progress=progress)
     return summary

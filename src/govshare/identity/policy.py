@@ -33,6 +33,8 @@ class Permission(StrEnum):
     FILE_DEMAND = "file_demand"  # a consumer department's staff
     LOAD_DATA = "load_data"  # the provider's staff load its data pools (汇聚)
     VIEW_POOLS = "view_pools"  # the provider and its authority see pools, batches, quality
+    COORDINATE = "coordinate"  # the authority settles cross-source conflicts (SQ-15, YX-17)
+    GOVERN_AGGREGATION = "govern_aggregation"  # the authority files agreements, approves
 
 
 def _is_user(actor: Actor) -> bool:
@@ -58,6 +60,9 @@ def can(
         return True
     if permission is Permission.CLIENT_API:
         return actor.kind is ActorKind.CLIENT_SYSTEM
+    if permission is Permission.LOAD_DATA and actor.kind is ActorKind.CLIENT_SYSTEM:
+        # a department's business system loads its own department's pools (NX-29, YX-22)
+        return department_id is None or actor.department_id == department_id
     if not _is_user(actor):
         return False
     if permission is Permission.SIGNED_IN:
@@ -67,6 +72,7 @@ def can(
         Permission.MANAGE_DEPARTMENTS,
         Permission.LOAD_CALENDAR,
         Permission.MANAGE_AUDIT,
+        Permission.COORDINATE,
     ):
         return actor.has_role(Role.AUTHORITY_ADMIN) and governs
     if permission in (Permission.MANAGE_USERS, Permission.MANAGE_CLIENT_SYSTEMS):
@@ -81,7 +87,7 @@ def can(
         if actor.has_role(Role.AUTHORITY_ADMIN) and governs:
             return True
         return _holds_any(actor, (Role.CATALOGUER, Role.DEPT_ADMIN), department_id)
-    if permission is Permission.REVIEW_CATALOG:
+    if permission in (Permission.REVIEW_CATALOG, Permission.GOVERN_AGGREGATION):
         return actor.has_role(Role.AUTHORITY_ADMIN) and governs
     if permission is Permission.FILE_DEMAND:
         roles = (Role.DATA_USER, Role.DEPT_ADMIN, Role.CATALOGUER, Role.AUTHORITY_ADMIN)

@@ -6,6 +6,8 @@ from sqlalchemy import MetaData
 
 
 def all_tables() -> MetaData:
+    from govshare.aggregation import crosscheck_tables as _crosscheck  # noqa: F401
+    from govshare.aggregation import sources_tables as _sources  # noqa: F401
     from govshare.aggregation import tables as _aggregation  # noqa: F401
     from govshare.audit import tables as _audit  # noqa: F401
     from govshare.catalog import tables as _catalog  # noqa: F401

@@ -17,6 +17,9 @@ NAV: list[NavItem] = [
     ("/catalog/review", "Catalog review", Permission.REVIEW_CATALOG),
     ("/catalog/demands", "Demand and duty lists", Permission.VIEW_CATALOG),
     ("/catalog/changes", "Catalog upkeep", Permission.EDIT_CATALOG),
+    ("/pools", "Data aggregation", Permission.VIEW_POOLS),
+    ("/sources", "Aggregation sources", Permission.VIEW_POOLS),
+    ("/conflicts", "Data conflicts", Permission.VIEW_POOLS),
     ("/calendar", "Working days", Permission.SIGNED_IN),
     ("/profiles", "Rule profiles", Permission.SIGNED_IN),
 ]
