@@ -213,26 +213,33 @@ def connector_page(
     )
 
 
-def _form_input(
-    name: str,
-    url: str,
-    source_table: str,
-    source_query: str,
-    incremental_column: str,
-    column_map: str,
-    batch_rows: str,
-    enabled: str,
-) -> ConnectorInput:
-    return ConnectorInput(
-        name=name,
-        url=url,
-        source_table=source_table,
-        source_query=source_query,
-        incremental_column=incremental_column,
-        column_map=_mapping(column_map),
-        batch_rows=_int_or_none(batch_rows, "batch_rows") or connectors.DEFAULT_BATCH_ROWS,
-        enabled=bool(enabled),
-    )
+class ConnectorForm(BaseModel):
+    """The connector form as the pages post it (all text; parsed by ``to_input``)."""
+
+    name: str = ""
+    url: str = ""
+    source_table: str = ""
+    source_query: str = ""
+    incremental_column: str = ""
+    column_map: str = ""
+    batch_rows: str = ""
+    enabled: str = ""
+
+    def to_input(self) -> ConnectorInput:
+        return ConnectorInput(
+            name=self.name,
+            url=self.url,
+            source_table=self.source_table,
+            source_query=self.source_query,
+            incremental_column=self.incremental_column,
+            column_map=_mapping(self.column_map),
+            batch_rows=_int_or_none(self.batch_rows, "batch_rows") or connectors.DEFAULT_BATCH_ROWS,
+            enabled=bool(self.enabled),
+        )
+
+
+class NewConnectorForm(ConnectorForm):
+    resource_id: str = ""
 
 
 @router.post(PAGES + "/connectors", include_in_schema=False)
@@ -240,32 +247,15 @@ def create_connector_form(
     request: Request,
     platform: PlatformDep,
     actor: LoadData,
-    resource_id: Annotated[str, Form()] = "",
-    name: Annotated[str, Form()] = "",
-    url: Annotated[str, Form()] = "",
-    source_table: Annotated[str, Form()] = "",
-    source_query: Annotated[str, Form()] = "",
-    incremental_column: Annotated[str, Form()] = "",
-    column_map: Annotated[str, Form()] = "",
-    batch_rows: Annotated[str, Form()] = "",
-    enabled: Annotated[str, Form()] = "",
+    form: Annotated[NewConnectorForm, Form()],
 ) -> Response:
     return act_then_redirect(
         request,
         PAGES,
         lambda: connectors.create_connector(
             platform.db,
-            resource_id,
-            _form_input(
-                name,
-                url,
-                source_table,
-                source_query,
-                incremental_column,
-                column_map,
-                batch_rows,
-                enabled,
-            ),
+            form.resource_id,
+            form.to_input(),
             actor=actor,
             vault=_vault(platform),
         ),
@@ -279,14 +269,7 @@ def update_connector_form(
     connector_id: str,
     platform: PlatformDep,
     actor: LoadData,
-    name: Annotated[str, Form()] = "",
-    url: Annotated[str, Form()] = "",
-    source_table: Annotated[str, Form()] = "",
-    source_query: Annotated[str, Form()] = "",
-    incremental_column: Annotated[str, Form()] = "",
-    column_map: Annotated[str, Form()] = "",
-    batch_rows: Annotated[str, Form()] = "",
-    enabled: Annotated[str, Form()] = "",
+    form: Annotated[ConnectorForm, Form()],
 ) -> Response:
     return act_then_redirect(
         request,
@@ -294,16 +277,7 @@ def update_connector_form(
         lambda: connectors.update_connector(
             platform.db,
             connector_id,
-            _form_input(
-                name,
-                url,
-                source_table,
-                source_query,
-                incremental_column,
-                column_map,
-                batch_rows,
-                enabled,
-            ),
+            form.to_input(),
             actor=actor,
             vault=_vault(platform),
         ),
