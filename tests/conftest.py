@@ -122,16 +122,18 @@ def _pg_template() -> Iterator[str]:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=_BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A freshly migrated, empty database: copied from a migrated template."""
+def _copy_of(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: str, pg_template: str
+) -> Iterator[str]:
+    """A fresh database copied from a session template (file copy on SQLite,
+    CREATE DATABASE … TEMPLATE on PostgreSQL), dropped afterwards."""
     if request.param == "sqlite":
-        template: Path = request.getfixturevalue("_sqlite_template")
+        template: Path = request.getfixturevalue(sqlite_template)
         path = tmp_path / "govshare.db"
         shutil.copyfile(template, path)
         yield f"sqlite:///{path}"
         return
-    tpl: str = request.getfixturevalue("_pg_template")
+    tpl: str = request.getfixturevalue(pg_template)
     name = f"gs_t_{uuid.uuid4().hex[:12]}"
     with _pg_admin() as admin:
         admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{tpl}"')
@@ -140,8 +142,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+@pytest.fixture(params=_BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A freshly migrated, empty database: copied from a migrated template."""
+    yield from _copy_of(request, tmp_path, "_sqlite_template", "_pg_template")
+
+
+def make_settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
         environment="test",
         var_dir=tmp_path / "var",
@@ -149,6 +156,11 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         secret_key="test-secret-key-that-is-long-enough-000",
         node_modules_dir=ROOT / "node_modules",
     )
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path, database_url)
 
 
 @pytest.fixture
@@ -230,30 +242,12 @@ def catalog_demo(
 @pytest.fixture(params=_BACKENDS)
 def demo_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database holding the demo city (copied from a template seeded once per run)."""
-    if request.param == "sqlite":
-        template: Path = request.getfixturevalue("_sqlite_demo_template")
-        path = tmp_path / "govshare.db"
-        shutil.copyfile(template, path)
-        yield f"sqlite:///{path}"
-        return
-    tpl: str = request.getfixturevalue("_pg_demo_template")
-    name = f"gs_t_{uuid.uuid4().hex[:12]}"
-    with _pg_admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{tpl}"')
-    yield _pg_url(name)
-    with _pg_admin() as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from _copy_of(request, tmp_path, "_sqlite_demo_template", "_pg_demo_template")
 
 
 @pytest.fixture
 def demo_settings(tmp_path: Path, demo_database_url: str) -> Settings:
-    return Settings(
-        environment="test",
-        var_dir=tmp_path / "var",
-        database_url=demo_database_url,
-        secret_key="test-secret-key-that-is-long-enough-000",
-        node_modules_dir=ROOT / "node_modules",
-    )
+    return make_settings(tmp_path, demo_database_url)
 
 
 @pytest.fixture
@@ -268,14 +262,6 @@ def sqlite_demo_platform(tmp_path: Path, _sqlite_demo_template: Path) -> Iterato
     """The demo city on SQLite only (for tests whose subject is not the database)."""
     path = tmp_path / "govshare.db"
     shutil.copyfile(_sqlite_demo_template, path)
-    p = Platform.open(
-        Settings(
-            environment="test",
-            var_dir=tmp_path / "var",
-            database_url=f"sqlite:///{path}",
-            secret_key="test-secret-key-that-is-long-enough-000",
-            node_modules_dir=ROOT / "node_modules",
-        )
-    )
+    p = Platform.open(make_settings(tmp_path, f"sqlite:///{path}"))
     yield p
     p.close()
