@@ -31,8 +31,9 @@ class Platform:
     def recompute_hooks(self) -> list[RecomputeHook]:
         """Workflows whose provisional deadlines are recomputed when a calendar year loads."""
         from govshare.catalog.deadlines import recompute_hook
+        from govshare.sharing.deadlines import recompute_hook as sharing_hook
 
-        return [recompute_hook(self.profiles)]
+        return [recompute_hook(self.profiles), sharing_hook(self.profiles)]
 
     def calendar(self) -> WorkingDayCalendar:
         with self.db.read() as conn:

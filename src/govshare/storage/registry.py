@@ -13,6 +13,7 @@ def all_tables() -> MetaData:
     from govshare.catalog import tables as _catalog  # noqa: F401
     from govshare.identity import tables as _identity  # noqa: F401
     from govshare.rules import tables as _rules  # noqa: F401
+    from govshare.sharing import tables as _sharing  # noqa: F401
     from govshare.storage.metadata import metadata
 
     return metadata
