@@ -11,8 +11,10 @@ The rules:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
+from govshare.identity.model import Department
 from govshare.kernel.actor import Actor, ActorKind, Role
 from govshare.kernel.errors import Forbidden, Unauthenticated
 
@@ -101,6 +103,20 @@ def can(
     if permission is Permission.VIEW_AUDIT:
         return actor.has_role(Role.AUDITOR) or actor.has_role(Role.AUTHORITY_ADMIN)
     return False
+
+
+def departments_where(
+    actor: Actor, permission: Permission, departments: Iterable[Department]
+) -> list[Department]:
+    """The active government departments (technical service units excluded) on which
+    ``actor`` holds ``permission``: the one filter behind the department choices of pages."""
+    return [
+        d
+        for d in departments
+        if d.active
+        and not d.is_operator
+        and can(actor, permission, department_id=d.id, jurisdiction_id=d.jurisdiction_id)
+    ]
 
 
 def require(

@@ -503,16 +503,7 @@ def review_compliance(
                     "a refusal needs reasons",
                     "reason",
                 )
-            _close_step(tx, step, actor, StepDecision.REFUSE, reason.strip())
-            _set_state(tx, application_id, ApplicationState.REFUSED)
-            audit.record(
-                tx,
-                actor,
-                AuditAction.RETURN,
-                "share_application",
-                application_id,
-                details={"step": "compliance_review", "reason": reason.strip()},
-            )
+            _refuse_at(tx, actor, step, application_id, "compliance_review", reason)
             return queries.get_application(tx.conn, application_id)
         _close_step(tx, step, actor, StepDecision.PASSED, reason.strip())
         audit.record(
@@ -576,17 +567,24 @@ def authorise_directly(
                     "a refusal needs specific reasons",
                     "reason",
                 )
-            _close_step(tx, step, actor, StepDecision.REFUSE, reason.strip())
-            _set_state(tx, application_id, ApplicationState.REFUSED)
-            audit.record(
-                tx,
-                actor,
-                AuditAction.RETURN,
-                "share_application",
-                application_id,
-                details={"step": "direct_authorisation", "reason": reason.strip()},
-            )
+            _refuse_at(tx, actor, step, application_id, "direct_authorisation", reason)
         return queries.get_application(tx.conn, application_id)
+
+
+def _refuse_at(
+    tx: Transaction, actor: Actor, step: str, application_id: str, step_name: str, reason: str
+) -> None:
+    """Close ``step`` as refused, refuse the application and audit it (same transaction)."""
+    _close_step(tx, step, actor, StepDecision.REFUSE, reason.strip())
+    _set_state(tx, application_id, ApplicationState.REFUSED)
+    audit.record(
+        tx,
+        actor,
+        AuditAction.RETURN,
+        "share_application",
+        application_id,
+        details={"step": step_name, "reason": reason.strip()},
+    )
 
 
 def _grant_application(

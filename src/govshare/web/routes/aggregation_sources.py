@@ -24,7 +24,7 @@ from govshare.aggregation.connectors import Connector, ConnectorInput, SourceVau
 from govshare.catalog import queries as catalog_queries
 from govshare.identity import queries as identity_queries
 from govshare.identity.model import Department, InterfaceKind
-from govshare.identity.policy import Permission, can
+from govshare.identity.policy import Permission, departments_where
 from govshare.kernel.actor import Actor
 from govshare.kernel.clock import local_date, utcnow
 from govshare.kernel.errors import NotFound, ValidationFailed
@@ -52,33 +52,17 @@ def _vault(platform: Platform) -> SourceVault:
 def _visible(conn: Connection, actor: Actor) -> list[Department]:
     """Departments whose sources ``actor`` may see: its own (provider staff) and those of
     the jurisdictions it governs."""
-    return [
-        d
-        for d in identity_queries.list_departments(conn)
-        if d.active
-        and not d.is_operator
-        and can(actor, Permission.VIEW_POOLS, department_id=d.id, jurisdiction_id=d.jurisdiction_id)
-    ]
+    return departments_where(actor, Permission.VIEW_POOLS, identity_queries.list_departments(conn))
 
 
 def _loadable(conn: Connection, actor: Actor) -> list[Department]:
-    return [
-        d
-        for d in identity_queries.list_departments(conn)
-        if d.active
-        and not d.is_operator
-        and can(actor, Permission.LOAD_DATA, department_id=d.id, jurisdiction_id=d.jurisdiction_id)
-    ]
+    return departments_where(actor, Permission.LOAD_DATA, identity_queries.list_departments(conn))
 
 
 def _governed(conn: Connection, actor: Actor) -> list[Department]:
-    return [
-        d
-        for d in identity_queries.list_departments(conn)
-        if d.active
-        and not d.is_operator
-        and can(actor, Permission.GOVERN_AGGREGATION, jurisdiction_id=d.jurisdiction_id)
-    ]
+    return departments_where(
+        actor, Permission.GOVERN_AGGREGATION, identity_queries.list_departments(conn)
+    )
 
 
 def _resources(conn: Connection, depts: list[Department]) -> list[catalog_queries.SearchHit]:

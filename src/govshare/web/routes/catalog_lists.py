@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from govshare.catalog import collection, queries, upkeep
 from govshare.identity import queries as identity_queries
 from govshare.identity.model import Department
-from govshare.identity.policy import Permission, can
+from govshare.identity.policy import Permission, departments_where
 from govshare.kernel.actor import Actor
 from govshare.kernel.clock import local_date, utcnow
 from govshare.kernel.errors import DomainError
@@ -30,13 +30,7 @@ FileDemand = Annotated[Actor, policy(Permission.FILE_DEMAND)]
 
 
 def _where(actor: Actor, depts: list[Department], permission: Permission) -> list[Department]:
-    return [
-        d
-        for d in depts
-        if d.active
-        and not d.is_operator
-        and can(actor, permission, department_id=d.id, jurisdiction_id=d.jurisdiction_id)
-    ]
+    return departments_where(actor, permission, depts)
 
 
 def _lines(text: str) -> list[str]:
