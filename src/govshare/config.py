@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +28,10 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(default=DEV_SECRET, description="signs session cookies")
     session_https_only: bool = False
+    trust_proxy: bool = Field(
+        default=False,
+        description="trust X-Forwarded-Proto from the TLS-terminating reverse proxy",
+    )
     session_max_age_seconds: int = 8 * 3600
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
@@ -46,6 +51,21 @@ class Settings(BaseSettings):
         default=None,
         description="job queue on Redis (huey); the embedded SQLite queue var/jobs.db if unset",
     )
+    smtp_url: str | None = Field(
+        default=None,
+        description=(
+            "e-mail notices: smtp://[user:password@]host[:port][?starttls=1] or smtps://…; "
+            "none: e-mail notices are skipped"
+        ),
+    )
+    smtp_from: str | None = Field(
+        default=None, description="the From address of e-mail notices (needed with smtp_url)"
+    )
+    export_link_ttl: int = Field(
+        default=24 * 3600,
+        ge=60,
+        description="seconds a batch export's download link (and its file) stays valid",
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_secret(self) -> Settings:
@@ -56,6 +76,16 @@ class Settings(BaseSettings):
                 "GOVSHARE_SECRET_KEY must be set to a random value of at least 32 characters "
                 "in production"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_smtp(self) -> Settings:
+        if self.smtp_url:
+            parts = urlsplit(self.smtp_url)
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname or parts.port == 0:
+                raise ValueError("GOVSHARE_SMTP_URL must look like smtp://host:port or smtps://…")
+            if not self.smtp_from:
+                raise ValueError("GOVSHARE_SMTP_FROM is required when GOVSHARE_SMTP_URL is set")
         return self
 
     @property
@@ -75,6 +105,14 @@ class Settings(BaseSettings):
     @property
     def jobs_db(self) -> Path:
         return self.var_dir / "jobs.db"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.var_dir / "exports"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.var_dir / "documents"
 
 
 @lru_cache(maxsize=1)

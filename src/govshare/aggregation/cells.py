@@ -99,6 +99,8 @@ def convert(
     except (ValueError, InvalidOperation, OverflowError):
         return None, _err(item, "type", f"不是有效的{_TYPE_ZH[t]}", f"not a valid {t.value}")
     s = str(value)
+    if "\x00" in s:  # PostgreSQL cannot store it; no real value holds one
+        return None, _err(item, "control_char", "含有NUL控制字符", "holds a NUL character")
     if item.length is not None and len(s) > item.length:
         return None, _err(item, "length", f"长度超过{item.length}", f"longer than {item.length}")
     if t is ItemType.CODE:

@@ -760,7 +760,7 @@ def _statement(engine: Engine, c: Connector, cursor: Any) -> tuple[str, dict[str
         source = f"({c.source_query}) gs_src"
     where = f"{col} > :cursor" if cursor is not None else f"{col} IS NOT NULL"
     params = {"cursor": cursor} if cursor is not None else {}
-    return f"SELECT * FROM {source} WHERE {where} ORDER BY {col}", params  # noqa: S608 - quoted identifiers; the query is checked SELECT-only
+    return f"SELECT * FROM {source} WHERE {where} ORDER BY {col}", params  # noqa: S608 - quoted identifiers; the query is checked SELECT-only  # nosec B608
 
 
 def _column_plan(

@@ -12,6 +12,7 @@ import csv
 import io
 import itertools
 import json
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,26 +210,102 @@ def read_csv(fh: IO[bytes], items: list[DataItemInput]) -> Reader:
     return Reader(rows(), encoding)
 
 
+# An XLSX is a zip: what it may unpack to is checked before openpyxl opens it. Sheets are
+# streamed (read-only mode), but the shared-strings part is held in memory whole.
+XLSX_MAX_MEMBERS = 10_000
+XLSX_MAX_UNPACKED = 4 << 30
+XLSX_MAX_SHARED_STRINGS = 128 << 20
+XLSX_MAX_RATIO = 200  # unpacked / packed, for members above XLSX_RATIO_FLOOR
+XLSX_RATIO_FLOOR = 8 << 20
+
+
+def check_xlsx_zip(path: Path) -> None:
+    """Refuse a workbook that is not a zip, would unpack past the limits above (a zip bomb),
+    or declares a DTD (entity expansion)."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise FileRejected(
+            "不是有效的 XLSX 文件", "not a readable XLSX file", field="file"
+        ) from exc
+    with zf:
+        members = zf.infolist()
+        total = sum(m.file_size for m in members)
+        bomb = len(members) > XLSX_MAX_MEMBERS or total > XLSX_MAX_UNPACKED
+        for m in members:
+            if m.filename.lower().endswith("sharedstrings.xml"):
+                bomb = bomb or m.file_size > XLSX_MAX_SHARED_STRINGS
+            if m.file_size > XLSX_RATIO_FLOOR:
+                bomb = bomb or m.file_size > XLSX_MAX_RATIO * max(m.compress_size, 1)
+        if bomb:
+            raise FileRejected(
+                "XLSX 文件解压后过大（疑似压缩炸弹）",
+                "the XLSX file unpacks to far more than its size (a zip bomb?)",
+                field="file",
+            )
+        for m in members:
+            if m.filename.endswith((".xml", ".rels")):
+                try:
+                    with zf.open(m) as fh:
+                        head = fh.read(4096).upper()
+                except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
+                    raise FileRejected(
+                        "不是有效的 XLSX 文件", "not a readable XLSX file", field="file"
+                    ) from exc
+                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                    raise FileRejected(
+                        "XLSX 文件含有不安全的 XML 声明",
+                        "the XLSX file holds unsafe XML (a DTD)",
+                        field="file",
+                    )
+
+
 def read_xlsx(path: Path, items: list[DataItemInput]) -> Reader:
     from openpyxl import load_workbook  # type: ignore[import-untyped]
 
+    check_xlsx_zip(path)
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a corrupt file
         raise FileRejected(
             "不是有效的 XLSX 文件", "not a readable XLSX file", field="file"
         ) from exc
-    ws = wb.worksheets[0]
-    it = ws.iter_rows(values_only=True)
+
+    def unreadable(row: int | None, exc: Exception) -> FileRejected:
+        where_zh, where_en = (f"第{row}行", f"row {row}") if row else ("", "")
+        return FileRejected(
+            f"XLSX 文件{where_zh}已损坏，无法读取",
+            f"the XLSX file is damaged{' at ' + where_en if where_en else ''}",
+            field=where_en or "file",
+        )
+
     try:
+        if not wb.worksheets:
+            raise FileRejected("工作簿中没有工作表", "the workbook has no sheet", field="file")
+        it = wb.worksheets[0].iter_rows(values_only=True)
         headers = [str(h) if h is not None else "" for h in next(it)]
     except StopIteration as exc:
+        wb.close()
         raise FileRejected("文件为空", "the file is empty", field="file") from exc
+    except FileRejected:
+        wb.close()
+        raise
+    except Exception as exc:  # a corrupt part inside a sound zip: XML, CRC, cell types
+        wb.close()
+        raise unreadable(1, exc) from exc
     header_map = HeaderMap.build(headers, items)
 
     def rows() -> Iterator[tuple[int, RawRow]]:
+        row_no = 1
         try:
-            for row_no, values in enumerate(it, start=2):
+            while True:
+                row_no += 1
+                try:
+                    values = next(it)
+                except StopIteration:
+                    return
+                except Exception as exc:  # as above, found while streaming
+                    raise unreadable(row_no, exc) from exc
                 if not any(v is not None and str(v).strip() for v in values):
                     continue
                 yield row_no, header_map.row(list(values))
@@ -243,10 +320,26 @@ def read_jsonl(fh: IO[bytes], items: list[DataItemInput]) -> Reader:
     for item in items:
         by_key[normalise(item.name)] = item.code
         by_key[normalise(item.code)] = item.code
-    text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
+
+    def lines() -> Iterator[tuple[int, str]]:
+        """Each line decoded on its own, so that a bad byte names its line (a text wrapper
+        decodes ahead in chunks and fails outside any line); none longer than MAX_LINE_BYTES."""
+        for row_no, raw in enumerate(iter(lambda: fh.readline(MAX_LINE_BYTES), b""), start=1):
+            if len(raw) >= MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                raise FileRejected(
+                    f"第{row_no}行过长", f"line {row_no} is too long", field=f"row {row_no}"
+                )
+            try:
+                yield row_no, raw.decode("utf-8-sig" if row_no == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise FileRejected(
+                    f"第{row_no}行编码错误（JSON Lines 须为 UTF-8）",
+                    f"line {row_no} is not valid UTF-8",
+                    field=f"row {row_no}",
+                ) from exc
 
     def rows() -> Iterator[tuple[int, RawRow]]:
-        for row_no, line in enumerate(text, start=1):
+        for row_no, line in lines():
             if not line.strip():
                 continue
             try:
@@ -255,12 +348,6 @@ def read_jsonl(fh: IO[bytes], items: list[DataItemInput]) -> Reader:
                 raise FileRejected(
                     f"第{row_no}行不是有效的 JSON",
                     f"line {row_no} is not valid JSON",
-                    field=f"row {row_no}",
-                ) from exc
-            except UnicodeDecodeError as exc:
-                raise FileRejected(
-                    f"第{row_no}行编码错误",
-                    f"line {row_no} is not valid UTF-8",
                     field=f"row {row_no}",
                 ) from exc
             if not isinstance(obj, dict):

@@ -66,6 +66,19 @@ class AuditAction(StrEnum):
     FULFIL = "fulfil"
     IMPORT = "import"
     EXPORT = "export"
+    # Sharing workflow
+    REFUSE = "refuse"
+    FORWARD = "forward"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    EXPIRE = "expire"
+    NEGOTIATE = "negotiate"
+    ESCALATE = "escalate"
+    COORDINATE = "coordinate"
+    RENEW = "renew"
+    NOTIFY = "notify"
+    CONSENT = "consent"
+    ATTACH = "attach"
 
 
 SQ25_LIFECYCLE = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,51 @@ def _head(tx: Transaction) -> tuple[int, str]:
     return 0, GENESIS_HASH
 
 
+def chain_entry(
+    seq: int,
+    prev_hash: str,
+    actor: Actor,
+    action: AuditAction,
+    object_type: str,
+    object_id: str,
+    *,
+    details: dict[str, Any] | None = None,
+    purpose: str | None = None,
+    case_no: str | None = None,
+    occurred_at: datetime | None = None,
+) -> AuditEntry:
+    """The entry that follows ``(seq, prev_hash)``, details masked, hash computed (the one
+    place an entry is built; ``record`` and the group-commit writer both use it)."""
+    entry = AuditEntry(
+        seq=seq + 1,
+        occurred_at=occurred_at or utcnow(),
+        actor_kind=actor.kind.value,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        actor_department_id=actor.department_id,
+        action=AuditAction(action).value,
+        object_type=object_type,
+        object_id=str(object_id),
+        purpose=purpose,
+        case_no=case_no,
+        details=canonical_json(mask_details(details or {})),
+        prev_hash=prev_hash,
+        hash="",
+    )
+    return replace(entry, hash=entry.computed_hash())
+
+
+def entry_row(entry: AuditEntry) -> dict[str, Any]:
+    """The ``audit_entry`` row of an entry."""
+    return dict(entry.__dict__)
+
+
+def chain_head(tx: Transaction) -> tuple[int, str]:
+    """The chain's last (seq, hash), under the append lock (take ``tx.serialize(AUDIT_LOCK_KEY)``
+    first)."""
+    return _head(tx)
+
+
 def record(
     tx: Transaction,
     actor: Actor,
@@ -59,24 +104,18 @@ def record(
     """Append one entry to the chain, inside the caller's transaction."""
     tx.serialize(AUDIT_LOCK_KEY)
     seq, prev_hash = _head(tx)
-    entry_no_hash = dict(
-        seq=seq + 1,
-        occurred_at=utcnow(),
-        actor_kind=actor.kind.value,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        actor_department_id=actor.department_id,
-        action=AuditAction(action).value,
-        object_type=object_type,
-        object_id=str(object_id),
+    entry = chain_entry(
+        seq,
+        prev_hash,
+        actor,
+        action,
+        object_type,
+        object_id,
+        details=details,
         purpose=purpose,
         case_no=case_no,
-        details=canonical_json(mask_details(details or {})),
-        prev_hash=prev_hash,
     )
-    entry = AuditEntry(**entry_no_hash, hash="")  # type: ignore[arg-type]
-    entry = AuditEntry(**entry_no_hash, hash=entry.computed_hash())  # type: ignore[arg-type]
-    tx.conn.execute(insert(audit_entry).values(**entry_no_hash, hash=entry.hash))
+    tx.conn.execute(insert(audit_entry).values(**entry_row(entry)))
     return entry
 
 

@@ -82,6 +82,7 @@ def entry_from_row(row: Any, items: list[DataItem]) -> EntryInput:
         release_knowledge_scope=m["release_knowledge_scope"],
         release_usage_scope=m["release_usage_scope"],
         security_agreement_required=bool(m["security_agreement_required"]),
+        controlled_parameters=m["controlled_parameters"],
         tags=tuple(json.loads(m["tags"])),
         related_codes=tuple(json.loads(m["related_codes"])),
         single_source_justification=m["single_source_justification"],

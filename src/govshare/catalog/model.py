@@ -180,6 +180,9 @@ class EntryInput:
     release_knowledge_scope: str = ""  # 知悉范围
     release_usage_scope: str = ""
     security_agreement_required: bool = False
+    # HB-11: the controlled parameters (管控参数) an unconditional resource is served under;
+    # when set, the provider (not the platform) authorises each application.
+    controlled_parameters: str = ""
     tags: tuple[str, ...] = ()
     related_codes: tuple[str, ...] = ()
     single_source_justification: str = ""  # 一数一源: why a second source is needed

@@ -633,6 +633,11 @@ def retire(
                 "transition_ends_on": ends.isoformat(),
             },
         )
+        # Every grant holder is told on the day of the decision, in this transaction
+        # (SZ-19); sharing sits above the catalog, hence the import here.
+        from govshare.sharing.lifecycle import on_resource_retiring
+
+        on_resource_retiring(tx, actor, res.id, ends, replacement_code)
     return Retirement(resource_id, ends, replacement_code)
 
 

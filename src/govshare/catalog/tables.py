@@ -77,6 +77,7 @@ resource_version = Table(
     Column("release_knowledge_scope", _S, nullable=False, default=""),
     Column("release_usage_scope", _S, nullable=False, default=""),
     Column("security_agreement_required", Boolean, nullable=False, default=False),
+    Column("controlled_parameters", Text, nullable=False, default=""),  # HB-11
     Column("tags", Text, nullable=False, default="[]"),  # JSON list
     Column("related_codes", Text, nullable=False, default="[]"),  # JSON list
     Column("single_source_justification", Text, nullable=False, default=""),

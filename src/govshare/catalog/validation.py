@@ -4,7 +4,8 @@ the field it concerns and a Chinese and an English message; nothing here touches
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 from govshare.catalog.model import (
     Classification,
@@ -123,14 +124,37 @@ def _too_long(field: str, limit: int) -> Problem:
     )
 
 
+def _nul(field: str) -> Problem:
+    return _p(
+        field,
+        "control_char",
+        f"{FIELD_LABELS.get(field, field)}含有不允许的控制字符（NUL）",
+        f"{field} holds a NUL character",
+    )
+
+
 def _lengths(entry: EntryInput) -> list[Problem]:
+    """Lengths, and no NUL character in any text (PostgreSQL cannot store one)."""
     out = [_too_long(k, n) for k, n in MAX_LENGTHS.items() if len(getattr(entry, k) or "") > n]
+    out += [_nul(k) for k in _texts_with_nul(entry)]
     for i, item in enumerate(entry.data_items, start=1):
         out += [
             _too_long(f"data_items[{i}].{k}", n)
             for k, n in ITEM_MAX_LENGTHS.items()
             if len(getattr(item, k) or "") > n
         ]
+        out += [_nul(f"data_items[{i}].{k}") for k in _texts_with_nul(item)]
+    return out
+
+
+def _texts_with_nul(obj: Any) -> list[str]:
+    """The text fields (and lists of texts) of a dataclass that hold a NUL character."""
+    out = []
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        texts = [value] if isinstance(value, str) else value if isinstance(value, tuple) else []
+        if any(isinstance(t, str) and "\x00" in t for t in texts):
+            out.append(f.name)
     return out
 
 

@@ -16,6 +16,7 @@ from rich.progress import (
 
 from govshare.cli.common import console, is_tty, opened_platform
 from govshare.demo.data import LoadReport, seed_demo_data
+from govshare.demo.documents import seed_demo_documents
 from govshare.demo.seed import DemoSummary, seed_demo
 
 
@@ -90,6 +91,10 @@ def demo(
         if data and not summary.created and summary.resources:
             # the city exists: load whatever data is missing (none after a complete run)
             summary.data = seed_demo_data(p.db, progress=progress)
+        if data:
+            stored = seed_demo_documents(p)  # a few licence PDFs (once)
+            if stored:
+                console.print(f"  documents: {stored} e-licence PDFs stored", highlight=False)
     loaded = any(not r.duplicate for r in summary.data)
     console.print(
         "seeded the demo city"

@@ -24,19 +24,24 @@ def worker(
 ) -> None:
     """Run the huey consumer in-process, with the periodic scheduler (Ctrl-C stops it)."""
     from govshare.jobs.queue import make_queue
+    from govshare.notify import dispatch
+    from govshare.platform import Platform
     from govshare.web.logging import configure_logging
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    queue = make_queue(settings)
+    platform = Platform.open(settings)
+    queue = make_queue(settings, platform=platform)
     where = "Redis" if settings.redis_url else str(settings.jobs_db)
     console.print(f"job worker: {workers} thread(s), queue on {where}", highlight=False)
-    queue.consumer(workers=workers).run()
+    # notices queued by the jobs (reminders, expiries) go out right after their commit
+    with dispatch.running(platform.db, settings):
+        queue.consumer(workers=workers).run()
 
 
 @app.command("run-due")
 def run_due() -> None:
-    """Run the due connectors and the daily retirement job once, then exit."""
+    """Run the due connectors, the daily job and a notification sweep once, then exit."""
     with opened_platform() as p:
         report = runner.run_due(p)
     for r in report.ran:
@@ -48,6 +53,9 @@ def run_due() -> None:
         console.print(f"{connector_id}: skipped ({reason})", highlight=False)
     if report.retired:
         console.print(f"retired: {', '.join(report.retired)}", highlight=False)
+    if report.notices.total:
+        n = report.notices
+        console.print(f"webhooks: {n.webhooks}; e-mails: {n.emails}", highlight=False)
     console.print(f"{len(report.ran)} connector run(s)", highlight=False)
 
 

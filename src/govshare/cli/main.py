@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from govshare.cli import audit, calendar, db, demo, ingest, jobs, profiles, serve
+from govshare.cli import (
+    audit,
+    backup,
+    calendar,
+    db,
+    demo,
+    ingest,
+    jobs,
+    profiles,
+    receipt,
+    serve,
+)
 
 app = typer.Typer(
     name="govshare",
@@ -18,8 +29,11 @@ app.add_typer(calendar.app, name="calendar")
 app.add_typer(profiles.app, name="profiles")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(receipt.app, name="receipt")
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 
 
 def main() -> None:

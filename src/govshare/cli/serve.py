@@ -19,4 +19,7 @@ def serve(
         app = create_app(get_settings())
     except ProfileError as exc:
         raise fail(str(exc), 2) from exc
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    # X-Forwarded-* are honoured by the app itself, and only with GOVSHARE_TRUST_PROXY
+    uvicorn.run(
+        app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False
+    )

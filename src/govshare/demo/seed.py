@@ -19,6 +19,7 @@ from sqlalchemy import Connection, func, select
 from govshare.catalog.tables import catalog_entry
 from govshare.demo.catalog import seed_demo_catalog
 from govshare.demo.data import DataSize, LoadReport, seed_demo_data
+from govshare.demo.sharing import seed_demo_sharing
 from govshare.identity import queries, services
 from govshare.identity.model import InterfaceKind, JurisdictionLevel
 from govshare.identity.services import DepartmentInput
@@ -181,6 +182,15 @@ def _add_missing_users(db: Database, actor: Actor) -> None:
             )
 
 
+def _seed_sharing(db: Database, profiles: Mapping[str, RuleProfile] | None) -> None:
+    """Demo share applications in several states (govshare.demo.sharing), idempotent."""
+    seed_demo_sharing(
+        db,
+        profiles if profiles is not None else load_profiles(),
+        lambda username: _user_actor(db, username),
+    )
+
+
 def seed_demo(
     db: Database,
     *,
@@ -199,6 +209,8 @@ def seed_demo(
         exists = queries.jurisdiction_by_code(conn, CITY_CODE) is not None
     if exists:
         _add_missing_users(db, actor)
+        if catalog:  # a city seeded before the sharing demo gets its applications
+            _seed_sharing(db, profiles)
         return _summary_of_existing(db)
     city = services.create_jurisdiction(
         db,
@@ -308,6 +320,7 @@ def seed_demo(
         )
         with db.read() as conn:
             summary.resources = _published_resources(conn)
+        _seed_sharing(db, profiles)
         if data:
             summary.data = seed_demo_data(db, size=data_size, progress=progress)
     return summary

@@ -7,6 +7,12 @@ registers its tasks.
   checks again that the connector is due before it runs, and the connector's lease and
   cursor compare-and-set keep two workers from loading the same rows.
 - ``daily`` (00:05 Asia/Shanghai) completes retirements.
+- ``reminders`` (hourly) sends the sharing deadline reminders (idempotent; also daily).
+- ``dispatch`` (every minute) sends the due webhooks and e-mails of the notification
+  outbox; the worker process also runs a ``notify.dispatch.BackgroundDispatcher`` woken
+  after each commit that queues notices.
+- ``export`` (queued by ``POST /api/v1/delivery/grants/{id}/exports``) writes a batch
+  export's file and signed manifest (``delivery.export``).
 - ``govshare jobs worker`` runs huey's consumer in-process with the periodic scheduler on.
 """
 
@@ -24,6 +30,8 @@ from govshare.jobs import runner
 from govshare.platform import Platform
 
 TICK = {"minute": "*/5"}
+EVERY_MINUTE = {"minute": "*"}
+HOURLY = {"minute": "20"}
 DAILY_UTC = {"hour": "16", "minute": "5"}  # 00:05 in Asia/Shanghai (UTC+8)
 
 
@@ -48,6 +56,9 @@ class JobQueue:
     run_connector: Any  # huey TaskWrapper: run_connector(connector_id) enqueues
     tick: Any
     daily: Any
+    dispatch: Any
+    reminders: Any = None
+    export: Any = None  # export(job_id) enqueues a batch export (delivery.export.run_export)
 
     def consumer(self, workers: int = 1) -> Consumer:
         return Consumer(self.huey, workers=workers, periodic=True, worker_type="thread")
@@ -96,4 +107,28 @@ def make_queue(
     def daily() -> list[str]:
         return runner.run_daily(holder.get())
 
-    return JobQueue(huey=huey, run_connector=run_connector, tick=tick, daily=daily)
+    @huey.periodic_task(crontab(**EVERY_MINUTE), name="govshare.dispatch")  # type: ignore[untyped-decorator]
+    def dispatch() -> dict[str, dict[str, int]]:
+        report = runner.dispatch_notifications(holder.get())
+        return {"webhooks": report.webhooks, "emails": report.emails}
+
+    @huey.periodic_task(crontab(**HOURLY), name="govshare.reminders")  # type: ignore[untyped-decorator]
+    def reminders() -> dict[str, int]:
+        return runner.run_reminders(holder.get())
+
+    @huey.task(name="govshare.export")  # type: ignore[untyped-decorator]
+    def export(job_id: str) -> dict[str, Any]:
+        from govshare.delivery.export import run_export
+
+        job = run_export(holder.get(), job_id)
+        return {"job_id": job.id, "state": job.state.value, "rows": job.rows}
+
+    return JobQueue(
+        huey=huey,
+        run_connector=run_connector,
+        tick=tick,
+        daily=daily,
+        dispatch=dispatch,
+        reminders=reminders,
+        export=export,
+    )

@@ -132,7 +132,8 @@ def validate_id_card(value: str, *, field: str = "id_card", today: date | None =
             code="id_card_length",
             field=field,
         )
-    if not code[:17].isdigit() or code[17] not in "0123456789X":
+    # ASCII digits only: str.isdigit() also takes "１" or "²", which int() then chokes on
+    if not (code[:17].isascii() and code[:17].isdigit()) or code[17] not in "0123456789X":
         raise ValidationFailed(
             "身份证号前17位应为数字，第18位应为数字或X",
             "the first 17 characters must be digits and the last a digit or X",

@@ -8,6 +8,8 @@ gives a keyed-free stable hash for correlating log lines without revealing the v
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
@@ -30,31 +32,160 @@ def _keep(value: str, head: int, tail: int, fill: str = "*") -> str:
     return value[:head] + fill * (len(value) - head - tail) + (value[-tail:] if tail else "")
 
 
+# 复姓: compound surnames kept whole when a name is masked (the common ones).
+COMPOUND_SURNAMES = frozenset(
+    {
+        "欧阳",
+        "司马",
+        "上官",
+        "诸葛",
+        "东方",
+        "皇甫",
+        "尉迟",
+        "公孙",
+        "慕容",
+        "长孙",
+        "宇文",
+        "司徒",
+        "司空",
+        "夏侯",
+        "轩辕",
+        "令狐",
+        "钟离",
+        "澹台",
+        "公冶",
+        "太史",
+        "申屠",
+        "端木",
+        "独孤",
+        "南宫",
+        "西门",
+        "百里",
+        "呼延",
+        "万俟",
+        "闻人",
+        "赫连",
+        "拓跋",
+        "濮阳",
+        "淳于",
+        "单于",
+        "左丘",
+        "东郭",
+        "第五",
+        "仲孙",
+        "鲜于",
+        "闾丘",
+        "亓官",
+        "司寇",
+        "子车",
+        "颛孙",
+        "壤驷",
+        "公良",
+        "漆雕",
+        "乐正",
+        "宰父",
+        "谷梁",
+        "微生",
+        "羊舌",
+        "梁丘",
+        "公西",
+        "巫马",
+        "南门",
+        "东门",
+        "叱干",
+        "段干",
+    }
+)
+
+# Where the district-level part of an address ends: the first 区 (not 自治区, 特别行政区,
+# 地区 at the province / prefecture level, nor 社区 / 小区 below the district), 县 or 旗.
+_DISTRICT_END = re.compile(r"(?<!自治)(?<!行政)(?<![地社小])区|县|旗")
+# Failing that, a county-level city (县级市) ends at its 市: the last 市 among the first
+# two, not the 市 of a street-level word (市场, 超市, 城市).
+_CITY_END = re.compile(r"(?<![超城])市(?!场)")
+ADDRESS_FILL = "****"
+
+
+def surname_length(name: str) -> int:
+    """1, or 2 for a compound surname (复姓) followed by a given name."""
+    return 2 if len(name) > 2 and name[:2] in COMPOUND_SURNAMES else 1
+
+
+def mask_name(s: str) -> str:
+    """Keep the surname: 张** / 欧阳*; a one-character value becomes a single *."""
+    if len(s) <= 1:
+        return "*"
+    keep = surname_length(s)
+    return s[:keep] + "*" * (len(s) - keep)
+
+
+def address_district_prefix(s: str) -> str:
+    """The address down to its district / county (区/县/旗, or a county-level 市);
+    "" when no administrative level can be recognised."""
+    found = _DISTRICT_END.search(s)
+    if found is not None:
+        return s[: found.end()]
+    cities = [m.end() for m in _CITY_END.finditer(s)][:2]
+    return s[: cities[-1]] if cities else ""
+
+
+def mask_address(s: str) -> str:
+    prefix = address_district_prefix(s)
+    return prefix + (ADDRESS_FILL if len(prefix) < len(s) else "")
+
+
+def mask_email(s: str) -> str:
+    local, at, domain = s.rpartition("@")
+    if not at or not local or not domain:
+        return "***"
+    return local[:1] + "***@" + domain
+
+
 def mask(value: Any, kind: SensitivityKind | str) -> Any:
+    """The masked form of ``value`` under its sensitivity kind (the one implementation of
+    the rules; ``govshare.delivery.masking`` builds the per-grant levels on top of it):
+
+    - id_card: first 6 and last 4 (110105********1234);
+    - name: the surname, compound surnames (欧阳, 司马, ...) whole (张**);
+    - mobile: first 3 and last 4 (138****5678);
+    - bank_card: first 6 and last 4;
+    - address: down to the district / county (江苏省宿迁市宿城区****);
+    - email: first character and the domain (z***@example.cn);
+    - secret: nothing; uscc and none: unchanged (public registration data / not sensitive).
+    """
     if value is None:
         return None
-    kind = SensitivityKind(kind)
-    s = str(value)
-    if kind is SensitivityKind.NONE:
-        return value
-    if kind is SensitivityKind.SECRET:
-        return "******"
-    if kind is SensitivityKind.ID_CARD:
-        return _keep(s, 6, 4)  # 110105********1234
-    if kind is SensitivityKind.NAME:
-        return s[:1] + "*" * max(len(s) - 1, 1)
-    if kind is SensitivityKind.MOBILE:
-        return _keep(s, 3, 4)
-    if kind is SensitivityKind.BANK_CARD:
-        return _keep(s, 4, 4)
-    if kind is SensitivityKind.ADDRESS:
-        return s[:6] + "****" if len(s) > 6 else "****"
-    if kind is SensitivityKind.EMAIL:
-        local, _, domain = s.partition("@")
-        return (local[:1] + "***@" + domain) if domain else "***"
-    if kind is SensitivityKind.USCC:
-        return s  # a legal person's code is public registration data
-    raise ValueError(kind)
+    return rule_for(kind)(value)
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def _keeper(head: int, tail: int) -> Callable[[Any], str]:
+    def keep(value: Any) -> str:
+        return _keep(str(value), head, tail)
+
+    return keep
+
+
+_RULES: dict[SensitivityKind, Callable[[Any], Any]] = {
+    SensitivityKind.NONE: _unchanged,
+    SensitivityKind.SECRET: lambda _value: "******",
+    SensitivityKind.ID_CARD: _keeper(6, 4),
+    SensitivityKind.NAME: lambda v: mask_name(str(v)),
+    SensitivityKind.MOBILE: _keeper(3, 4),
+    SensitivityKind.BANK_CARD: _keeper(6, 4),
+    SensitivityKind.ADDRESS: lambda v: mask_address(str(v)),
+    SensitivityKind.EMAIL: lambda v: mask_email(str(v)),
+    SensitivityKind.USCC: _unchanged,  # a legal person's code is public registration data
+}
+
+
+def rule_for(kind: SensitivityKind | str) -> Callable[[Any], Any]:
+    """The compiled rule of ``kind`` (for callers that mask many values of one kind); it
+    takes a non-None value. An unknown kind raises ValueError."""
+    return _RULES[SensitivityKind(kind)]
 
 
 def fingerprint(value: str) -> str:

@@ -98,7 +98,7 @@ def _from_validation(file: str, exc: ValidationError) -> ProfileError:
 def _parse(path: Path, text: str) -> dict[str, Any]:
     file = str(path)
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass  # nosec B506
     except _DuplicateKey as exc:
         raise ProfileError(file, exc.key, f"key given twice (line {exc.line})") from None
     except yaml.YAMLError as exc:

@@ -12,6 +12,8 @@ class ApplicationState(StrEnum):
     AWAITING_DECISION = "awaiting_decision"  # with the decider (provider / agent / authority)
     APPROVED = "approved"  # a grant was issued
     REFUSED = "refused"  # refused with reasons (SQ-19, SZ-16.2, HB-20)
+    NEGOTIATING = "negotiating"  # consumer and provider negotiate after a refusal (SZ-15.3)
+    COORDINATING = "coordinating"  # the authority coordinates and decides (SZ-15.3, HB-25)
 
 
 class Purpose(StrEnum):
@@ -28,6 +30,7 @@ class StepKind(StrEnum):
     DECISION = "decision"  # provider, its delegated reviewer, or the authority decides
     CONSUMER_NOTICE = "consumer_notice"  # the consumer is told the result (HB-20)
     DEDICATED = "dedicated"  # 专用: granted without review (SZ-16.3)
+    COORDINATION = "coordination"  # the authority coordinates a dispute (SZ-15.3, HB-25)
 
 
 class StepDecision(StrEnum):
@@ -35,6 +38,7 @@ class StepDecision(StrEnum):
     APPROVE = "approve"
     REFUSE = "refuse"
     DONE = "done"
+    UPHOLD = "uphold"  # coordination upholds the refusal
 
 
 class GrantStatus(StrEnum):
@@ -46,8 +50,36 @@ class GrantStatus(StrEnum):
 
 
 class Masking(StrEnum):
-    MASKED = "masked"
-    RAW = "raw"
+    MASKED = "masked"  # the item's sensitivity rule (default)
+    RAW = "raw"  # only where the provider approved it explicitly, with a basis
+    PSEUDONYM = "pseudonym"  # keyed per consumer, stable for linking
+    SUPPRESSED = "suppressed"
+
+
+class NegotiationState(StrEnum):
+    OPEN = "open"  # consumer and provider exchange messages
+    COORDINATION = "coordination"  # escalated: the authority decides
+    CLOSED = "closed"
+
+
+class NegotiationOutcome(StrEnum):
+    AGREED = "agreed"  # the provider granted after all
+    WITHDRAWN = "withdrawn"  # the consumer gave up
+    GRANTED = "granted"  # the authority's coordination granted
+    UPHELD = "upheld"  # the authority upheld the refusal
+
+
+class AttachmentKind(StrEnum):
+    SUPPORTING = "supporting"  # documents supporting an application
+    SECURITY_AGREEMENT = "security_agreement"  # the signed 安全(保密)协议 (YX-21, SZ-11)
+    DESTRUCTION = "destruction"  # a destruction certificate (SZ-27)
+
+
+SUPERSEDED = "由续期授权替代"  # the reason on a grant replaced by its renewal
+
+# Default call limits of a grant when the decider states none.
+DEFAULT_RATE_LIMIT_PER_MINUTE = 600
+DEFAULT_QUOTA_PER_DAY = 100_000
 
 
 @dataclass(frozen=True)
@@ -64,6 +96,8 @@ class ApplicationInput:
     valid_until: date
     client_system_id: str | None = None  # the business system that will use the data
     batch_justification: str = ""  # why query / verify do not suffice (NX-38)
+    renews_grant_id: str | None = None  # a renewal of an existing grant
+    controlled_parameters: str = ""  # the parameters asked for (HB-11)
 
 
 @dataclass(frozen=True)
@@ -103,6 +137,23 @@ class Application:
     submitted_by: str
     grant_id: str | None
     steps: tuple[Step, ...]
+    renews_grant_id: str | None = None
+    controlled_parameters: str = ""
+
+
+@dataclass(frozen=True)
+class ApplicationRow:
+    """An application in a list (no timeline)."""
+
+    id: str
+    consumer_department_id: str
+    provider_department_id: str
+    resource_id: str
+    state: ApplicationState
+    purpose: Purpose
+    submitted_at: datetime
+    share_category: str
+    grant_id: str | None
 
 
 @dataclass(frozen=True)
@@ -127,6 +178,75 @@ class Grant:
     reason: str
     created_at: datetime
     updated_at: datetime
+    rate_limit_per_minute: int = DEFAULT_RATE_LIMIT_PER_MINUTE
+    quota_per_day: int = DEFAULT_QUOTA_PER_DAY
+    controlled_parameters: str = ""
+    transition_until: date | None = None  # the resource retires; served until then (SZ-19)
+    replacement_code: str | None = None
+    renewed_from: str | None = None
+    destruction_confirmed_at: datetime | None = None  # SZ-27
+    destruction_confirmed_by: str | None = None
+    destruction_note: str = ""
+
+    @property
+    def ended(self) -> bool:
+        return self.status in (GrantStatus.EXPIRED, GrantStatus.REVOKED)
+
+    @property
+    def destruction_due(self) -> bool:
+        """The grant ended and the consumer has not confirmed destruction (SZ-27)."""
+        return self.ended and self.destruction_confirmed_at is None and not self.superseded
+
+    @property
+    def superseded(self) -> bool:
+        return self.status is GrantStatus.EXPIRED and self.reason.startswith(SUPERSEDED)
+
+
+@dataclass(frozen=True)
+class NegotiationMessage:
+    id: str
+    department_id: str
+    author: str
+    at: datetime
+    body: str
+
+
+@dataclass(frozen=True)
+class Negotiation:
+    id: str
+    application_id: str
+    state: NegotiationState
+    opened_by: str
+    opened_at: datetime
+    escalated_at: datetime | None
+    closed_at: datetime | None
+    outcome: NegotiationOutcome | None
+    outcome_reason: str
+    messages: tuple[NegotiationMessage, ...]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    id: str
+    owner_kind: str
+    owner_id: str
+    kind: AttachmentKind
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime
+
+
+@dataclass(frozen=True)
+class OnwardConsent:
+    id: str
+    grant_id: str
+    recipient: str
+    purpose: str
+    consented_by: str
+    consented_at: datetime
 
 
 @dataclass(frozen=True)

@@ -7,18 +7,27 @@ import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
+from govshare.catalog.tables import resource
 from govshare.kernel.clock import local_date, utcnow
 from govshare.kernel.errors import NotFound
 from govshare.sharing.model import (
     Application,
+    ApplicationRow,
     ApplicationState,
+    Attachment,
+    AttachmentKind,
     Grant,
     GrantItem,
     GrantStatus,
     InboxItem,
     Masking,
+    Negotiation,
+    NegotiationMessage,
+    NegotiationOutcome,
+    NegotiationState,
+    OnwardConsent,
     Purpose,
     Step,
     StepDecision,
@@ -26,7 +35,11 @@ from govshare.sharing.model import (
 )
 from govshare.sharing.tables import (
     application_step,
+    attachment,
     delegated_reviewer,
+    negotiation,
+    negotiation_message,
+    onward_consent,
     share_application,
     share_grant,
 )
@@ -84,6 +97,8 @@ def get_application(conn: Connection, application_id: str) -> Application:
         submitted_by=r.submitted_by,
         grant_id=r.grant_id,
         steps=tuple(steps_of(conn, application_id)),
+        renews_grant_id=r.renews_grant_id,
+        controlled_parameters=r.controlled_parameters,
     )
 
 
@@ -91,6 +106,10 @@ def get_grant(conn: Connection, grant_id: str) -> Grant:
     r = conn.execute(select(share_grant).where(share_grant.c.id == grant_id)).first()
     if r is None:
         raise NotFound("授权不存在", "no such grant")
+    return _grant(r)
+
+
+def _grant(r: Any) -> Grant:
     return Grant(
         id=r.id,
         application_id=r.application_id,
@@ -106,6 +125,15 @@ def get_grant(conn: Connection, grant_id: str) -> Grant:
         reason=r.reason,
         created_at=r.created_at,
         updated_at=r.updated_at,
+        rate_limit_per_minute=r.rate_limit_per_minute,
+        quota_per_day=r.quota_per_day,
+        controlled_parameters=r.controlled_parameters,
+        transition_until=r.transition_until,
+        replacement_code=r.replacement_code,
+        renewed_from=r.renewed_from,
+        destruction_confirmed_at=r.destruction_confirmed_at,
+        destruction_confirmed_by=r.destruction_confirmed_by,
+        destruction_note=r.destruction_note,
     )
 
 
@@ -166,9 +194,169 @@ def inbox(conn: Connection, department_id: str, today: date | None = None) -> li
 
 
 def grants_of(conn: Connection, consumer_department_id: str) -> list[Grant]:
-    ids = conn.execute(
-        select(share_grant.c.id)
+    rows = conn.execute(
+        select(share_grant)
         .where(share_grant.c.consumer_department_id == consumer_department_id)
-        .order_by(share_grant.c.created_at)
-    ).scalars()
-    return [get_grant(conn, str(i)) for i in ids]
+        .order_by(share_grant.c.created_at, share_grant.c.id)
+    ).all()
+    return [_grant(r) for r in rows]
+
+
+def grants_where(
+    conn: Connection,
+    *,
+    consumer_department_ids: set[str] | None = None,
+    provider_department_ids: set[str] | None = None,
+    resource_id: str | None = None,
+    status: GrantStatus | None = None,
+    limit: int = 500,
+) -> list[Grant]:
+    """Grants for the consumer's, the provider's or the authority's grant pages (None: no
+    filter on that side; the caller narrows by its policy)."""
+    q = select(share_grant)
+    if consumer_department_ids is not None:
+        q = q.where(share_grant.c.consumer_department_id.in_(consumer_department_ids))
+    if provider_department_ids is not None:
+        q = q.join(resource, resource.c.id == share_grant.c.resource_id).where(
+            resource.c.provider_department_id.in_(provider_department_ids)
+        )
+    if resource_id is not None:
+        q = q.where(share_grant.c.resource_id == resource_id)
+    if status is not None:
+        q = q.where(share_grant.c.status == status.value)
+    rows = conn.execute(
+        q.order_by(share_grant.c.created_at.desc(), share_grant.c.id).limit(limit)
+    ).all()
+    return [_grant(r) for r in rows]
+
+
+def applications_where(
+    conn: Connection,
+    *,
+    consumer_department_ids: set[str] | None = None,
+    provider_department_ids: set[str] | None = None,
+    states: tuple[ApplicationState, ...] = (),
+    limit: int = 500,
+) -> list[ApplicationRow]:
+    """A light list of applications (no timeline), newest first."""
+    q = select(
+        share_application.c.id,
+        share_application.c.consumer_department_id,
+        share_application.c.provider_department_id,
+        share_application.c.resource_id,
+        share_application.c.state,
+        share_application.c.purpose,
+        share_application.c.submitted_at,
+        share_application.c.share_category,
+        share_application.c.grant_id,
+    )
+    conds = []
+    if consumer_department_ids is not None:
+        conds.append(share_application.c.consumer_department_id.in_(consumer_department_ids))
+    if provider_department_ids is not None:
+        conds.append(share_application.c.provider_department_id.in_(provider_department_ids))
+    if conds:
+        q = q.where(or_(*conds))
+    if states:
+        q = q.where(share_application.c.state.in_([s.value for s in states]))
+    rows = conn.execute(
+        q.order_by(share_application.c.submitted_at.desc(), share_application.c.id).limit(limit)
+    ).all()
+    return [
+        ApplicationRow(
+            id=r.id,
+            consumer_department_id=r.consumer_department_id,
+            provider_department_id=r.provider_department_id,
+            resource_id=r.resource_id,
+            state=ApplicationState(r.state),
+            purpose=Purpose(r.purpose),
+            submitted_at=r.submitted_at,
+            share_category=r.share_category,
+            grant_id=r.grant_id,
+        )
+        for r in rows
+    ]
+
+
+def destruction_due(conn: Connection, consumer_department_id: str) -> list[Grant]:
+    """Ended grants whose destruction the consumer has not yet confirmed (SZ-27)."""
+    return [g for g in grants_of(conn, consumer_department_id) if g.destruction_due]
+
+
+def negotiation_of(conn: Connection, application_id: str) -> Negotiation | None:
+    r = conn.execute(
+        select(negotiation).where(negotiation.c.application_id == application_id)
+    ).first()
+    return _negotiation(conn, r) if r is not None else None
+
+
+def get_negotiation(conn: Connection, negotiation_id: str) -> Negotiation:
+    r = conn.execute(select(negotiation).where(negotiation.c.id == negotiation_id)).first()
+    if r is None:
+        raise NotFound("协商记录不存在", "no such negotiation")
+    return _negotiation(conn, r)
+
+
+def _negotiation(conn: Connection, r: Any) -> Negotiation:
+    msgs = conn.execute(
+        select(negotiation_message)
+        .where(negotiation_message.c.negotiation_id == r.id)
+        .order_by(negotiation_message.c.at, negotiation_message.c.id)
+    ).all()
+    return Negotiation(
+        id=r.id,
+        application_id=r.application_id,
+        state=NegotiationState(r.state),
+        opened_by=r.opened_by,
+        opened_at=r.opened_at,
+        escalated_at=r.escalated_at,
+        closed_at=r.closed_at,
+        outcome=NegotiationOutcome(r.outcome) if r.outcome else None,
+        outcome_reason=r.outcome_reason,
+        messages=tuple(
+            NegotiationMessage(m.id, m.department_id, m.author, m.at, m.body) for m in msgs
+        ),
+    )
+
+
+def attachments_of(conn: Connection, owner_kind: str, owner_id: str) -> list[Attachment]:
+    rows = conn.execute(
+        select(attachment)
+        .where(attachment.c.owner_kind == owner_kind, attachment.c.owner_id == owner_id)
+        .order_by(attachment.c.uploaded_at, attachment.c.id)
+    ).all()
+    return [_attachment(r) for r in rows]
+
+
+def get_attachment(conn: Connection, attachment_id: str) -> Attachment:
+    r = conn.execute(select(attachment).where(attachment.c.id == attachment_id)).first()
+    if r is None:
+        raise NotFound("附件不存在", "no such attachment")
+    return _attachment(r)
+
+
+def _attachment(r: Any) -> Attachment:
+    return Attachment(
+        id=r.id,
+        owner_kind=r.owner_kind,
+        owner_id=r.owner_id,
+        kind=AttachmentKind(r.kind),
+        filename=r.filename,
+        content_type=r.content_type,
+        size=r.size,
+        sha256=r.sha256,
+        uploaded_by=r.uploaded_by,
+        uploaded_at=r.uploaded_at,
+    )
+
+
+def onward_consents(conn: Connection, grant_id: str) -> list[OnwardConsent]:
+    rows = conn.execute(
+        select(onward_consent)
+        .where(onward_consent.c.grant_id == grant_id)
+        .order_by(onward_consent.c.consented_at)
+    ).all()
+    return [
+        OnwardConsent(r.id, r.grant_id, r.recipient, r.purpose, r.consented_by, r.consented_at)
+        for r in rows
+    ]

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import insert, select, update
@@ -44,18 +44,23 @@ from govshare.catalog.model import ResourceStatus, ResourceVersion
 from govshare.catalog.services import deadline_for, profile_for
 from govshare.identity import queries as identity_queries
 from govshare.identity.model import Department
-from govshare.identity.policy import Permission, can, require
+from govshare.identity.policy import Permission, require
 from govshare.kernel.actor import Actor, ActorKind, Role
 from govshare.kernel.clock import local_date, utcnow
 from govshare.kernel.errors import Conflict, Forbidden, ValidationFailed
 from govshare.kernel.ids import new_id
+from govshare.notify.services import notify
 from govshare.rules import RuleProfile
 from govshare.rules.schema import Deadline as ProfileDeadline
 from govshare.sharing import queries
 from govshare.sharing.model import (
+    DEFAULT_QUOTA_PER_DAY,
+    DEFAULT_RATE_LIMIT_PER_MINUTE,
+    SUPERSEDED,
     Application,
     ApplicationInput,
     ApplicationState,
+    AttachmentKind,
     Grant,
     GrantStatus,
     Masking,
@@ -71,6 +76,15 @@ from govshare.sharing.tables import (
 from govshare.storage.engine import Database, Transaction
 
 Profiles = Mapping[str, RuleProfile]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A grant's call limits: requests per minute and per day (enforced by delivery)."""
+
+    rate_limit_per_minute: int = DEFAULT_RATE_LIMIT_PER_MINUTE
+    quota_per_day: int = DEFAULT_QUOTA_PER_DAY
+
 
 # The coordination path shown when a not_shared resource is asked for (SZ-15.3, HB-25).
 COORDINATION_PATH_ZH = (
@@ -140,6 +154,8 @@ def _open_step(
             reason="",
         )
     )
+    if kind not in (StepKind.SUBMISSION, StepKind.DEDICATED):
+        _tell_actor_department(tx, application_id, department_id, kind)
     return sid
 
 
@@ -179,9 +195,38 @@ def _refuse(code: str, zh: str, en: str, field: str | None = None) -> Validation
     return ValidationFailed(zh, en, code=code, field=field)
 
 
-def _check_request(version: ResourceVersion, data: ApplicationInput, profile: RuleProfile) -> None:
+def _check_renewal(tx: Transaction, data: ApplicationInput) -> None:
+    """A renewal names a grant of the same consumer and resource that has not been
+    revoked; it then runs the full route again (a renewal is a new decision)."""
+    old = queries.get_grant(tx.conn, data.renews_grant_id or "")
+    if old.consumer_department_id != data.consumer_department_id or (
+        old.resource_id != data.resource_id
+    ):
+        raise _refuse(
+            "sharing_renewal_mismatch",
+            "续期只能针对本部门同一资源的授权",
+            "a renewal is for a grant of the same consumer and resource",
+            "renews_grant_id",
+        )
+    if old.status in (GrantStatus.REVOKED,) or old.superseded:
+        raise Conflict(
+            "该授权已撤销或已续期，不能续期",
+            "a revoked or already renewed grant cannot be renewed",
+            code="sharing_renewal_state",
+        )
+
+
+def _check_request(
+    version: ResourceVersion,
+    data: ApplicationInput,
+    profile: RuleProfile,
+    *,
+    coordination: bool = False,
+) -> None:
+    """Refuse a malformed request; a not_shared resource only by way of coordination."""
     entry = version.entry
-    if entry.share_category is not None and entry.share_category.value == "not_shared":
+    not_shared = entry.share_category is not None and entry.share_category.value == "not_shared"
+    if not_shared and not coordination:
         raise Conflict(COORDINATION_PATH_ZH, COORDINATION_PATH_EN, code="sharing_not_shared")
     if not data.items:
         raise _refuse("sharing_no_items", "请选择所需信息项", "choose the data items", "items")
@@ -199,6 +244,8 @@ def _check_request(version: ResourceVersion, data: ApplicationInput, profile: Ru
     if not data.modes:
         raise _refuse("sharing_no_modes", "请选择共享方式", "choose the delivery modes", "modes")
     offered = {m.value for m in entry.delivery_modes}
+    if not_shared:  # a not_shared entry offers no mode; coordination may grant any
+        offered = {str(m) for m in profile.delivery.modes}
     bad = [m for m in data.modes if m not in offered]
     if bad:
         raise _refuse(
@@ -236,14 +283,18 @@ def _create_grant(
     client_system_id: str | None,
     version: ResourceVersion,
     items: tuple[str, ...],
-    raw_items: tuple[str, ...],
+    masking: Mapping[str, Masking],
     modes: tuple[str, ...],
     purpose: str,
     valid_until: date,
     status: GrantStatus,
+    limits: Limits | None = None,
+    controlled_parameters: str = "",
+    renewed_from: str | None = None,
 ) -> str:
     now = utcnow()
     gid = new_id()
+    lim = limits or Limits()
     tx.conn.execute(
         insert(share_grant).values(
             id=gid,
@@ -253,13 +304,7 @@ def _create_grant(
             resource_id=version.resource_id,
             version_id=version.id,
             items=json.dumps(
-                [
-                    {
-                        "code": c,
-                        "masking": (Masking.RAW if c in raw_items else Masking.MASKED).value,
-                    }
-                    for c in items
-                ]
+                [{"code": c, "masking": masking.get(c, Masking.MASKED).value} for c in items]
             ),
             modes=json.dumps(list(modes)),
             purpose=purpose,
@@ -268,8 +313,15 @@ def _create_grant(
             reason="",
             created_at=now,
             updated_at=now,
+            rate_limit_per_minute=lim.rate_limit_per_minute,
+            quota_per_day=lim.quota_per_day,
+            controlled_parameters=controlled_parameters,
+            renewed_from=renewed_from,
+            destruction_note="",
         )
     )
+    if renewed_from is not None:
+        _supersede(tx, actor, renewed_from, gid)
     audit.record(
         tx,
         actor,
@@ -280,42 +332,149 @@ def _create_grant(
             "application": application_id,
             "resource": version.code,
             "items": list(items),
-            "raw_items": list(raw_items),
+            "masking": {c: m.value for c, m in masking.items() if m is not Masking.MASKED},
             "modes": list(modes),
             "valid_until": valid_until.isoformat(),
             "status": status.value,
+            "rate_limit_per_minute": lim.rate_limit_per_minute,
+            "quota_per_day": lim.quota_per_day,
+            "renewed_from": renewed_from,
         },
     )
     return gid
 
 
+def _supersede(tx: Transaction, actor: Actor, old_id: str, new_id_: str) -> None:
+    """A renewal's grant replaces the grant it renews: the old one ends without a
+    destruction duty, since the data stays in lawful use under the new grant."""
+    old = queries.get_grant(tx.conn, old_id)
+    if old.status in (GrantStatus.ACTIVE, GrantStatus.SUSPENDED, GrantStatus.EXPIRED):
+        _set_grant(tx, old_id, GrantStatus.EXPIRED, f"{SUPERSEDED}：{new_id_}")
+        audit.record(
+            tx,
+            actor,
+            AuditAction.RENEW,
+            "share_grant",
+            old_id,
+            details={"renewed_by": new_id_},
+        )
+
+
 # Submission ----------------------------------------------------------------------------
+def _intake(
+    tx: Transaction,
+    profiles: Profiles,
+    data: ApplicationInput,
+    actor: Actor,
+    *,
+    coordination: bool = False,
+) -> tuple[Department, Department, ResourceVersion, RuleProfile]:
+    """The checks every application passes: the consumer may file, the resource is
+    published and not the consumer's own, and the request is well-formed."""
+    consumer = identity_queries.get_department(tx.conn, data.consumer_department_id)
+    require(actor, Permission.FILE_DEMAND, department_id=consumer.id)
+    res = catalog_queries.get_resource(tx.conn, data.resource_id)
+    version = catalog_queries.published_version(tx.conn, data.resource_id)
+    if version is None or res.status is not ResourceStatus.PUBLISHED:
+        raise Conflict(
+            "该资源未发布，不能申请",
+            "the resource is not published",
+            code="sharing_unpublished",
+        )
+    provider = identity_queries.get_department(tx.conn, res.provider_department_id)
+    if provider.id == consumer.id:
+        raise Conflict(
+            "不能申请本部门的资源",
+            "a department does not apply for its own resource",
+            code="sharing_own_resource",
+        )
+    profile = profile_for(tx, profiles, provider)
+    _check_request(version, data, profile, coordination=coordination)
+    return consumer, provider, version, profile
+
+
+def _insert_application(
+    tx: Transaction,
+    actor: Actor,
+    consumer_id: str,
+    provider_id: str,
+    version: ResourceVersion,
+    data: ApplicationInput,
+    category: str,
+    state: ApplicationState,
+) -> tuple[str, date]:
+    """Store the application and its closed submission step, audited; returns its id and
+    the submission date (Asia/Shanghai)."""
+    now = utcnow()
+    today = local_date(now)
+    aid = new_id()
+    tx.conn.execute(
+        insert(share_application).values(
+            id=aid,
+            consumer_department_id=consumer_id,
+            provider_department_id=provider_id,
+            resource_id=version.resource_id,
+            version_id=version.id,
+            items=json.dumps(list(data.items)),
+            modes=json.dumps(list(data.modes)),
+            purpose=data.purpose.value,
+            scenario=data.scenario.strip(),
+            legal_basis=data.legal_basis.strip(),
+            client_system_id=data.client_system_id,
+            valid_until=data.valid_until,
+            batch_justification=data.batch_justification.strip(),
+            renews_grant_id=data.renews_grant_id,
+            controlled_parameters=data.controlled_parameters.strip(),
+            share_category=category,
+            state=state.value,
+            submitted_at=now,
+            submitted_by=actor.name,
+            updated_at=now,
+        )
+    )
+    sub = _open_step(tx, aid, StepKind.SUBMISSION, consumer_id, None, today)
+    _close_step(tx, sub, actor, StepDecision.DONE)
+    audit.record(
+        tx,
+        actor,
+        AuditAction.SUBMIT,
+        "share_application",
+        aid,
+        purpose=data.purpose.value,
+        details={
+            "resource": version.code,
+            "items": list(data.items),
+            "modes": list(data.modes),
+            "category": category,
+        },
+    )
+    return aid, today
+
+
 def submit_application(
     db: Database, profiles: Profiles, data: ApplicationInput, *, actor: Actor
 ) -> Application:
     """Submit a share application and open its first step under the provider's profile."""
     with db.transaction() as tx:
-        consumer = identity_queries.get_department(tx.conn, data.consumer_department_id)
-        require(actor, Permission.FILE_DEMAND, department_id=consumer.id)
-        res = catalog_queries.get_resource(tx.conn, data.resource_id)
-        version = catalog_queries.published_version(tx.conn, data.resource_id)
-        if version is None or res.status is not ResourceStatus.PUBLISHED:
-            raise Conflict(
-                "该资源未发布，不能申请",
-                "the resource is not published",
-                code="sharing_unpublished",
-            )
-        provider = identity_queries.get_department(tx.conn, res.provider_department_id)
-        if provider.id == consumer.id:
-            raise Conflict(
-                "不能申请本部门的资源",
-                "a department does not apply for its own resource",
-                code="sharing_own_resource",
-            )
-        profile = profile_for(tx, profiles, provider)
+        consumer, provider, version, profile = _intake(tx, profiles, data, actor)
         rules = profile.sharing
-        _check_request(version, data, profile)
+        if data.renews_grant_id is not None:
+            _check_renewal(tx, data)
         category = version.entry.share_category.value if version.entry.share_category else ""
+        # HB-11: an unconditional resource served under controlled parameters is authorised
+        # by its provider, like a conditional one.
+        controlled = bool(
+            category == "unconditional"
+            and rules.controlled_parameter_grants_by_provider
+            and version.entry.controlled_parameters.strip()
+        )
+        if controlled and not data.controlled_parameters.strip():
+            raise _refuse(
+                "sharing_parameters_required",
+                f"该资源须说明管控参数：{version.entry.controlled_parameters.strip()}",
+                "state the controlled parameters this resource is served under",
+                "controlled_parameters",
+            )
         dedicated = (
             rules.dedicated_resources and consumer.id in version.entry.dedicated_department_ids
         )
@@ -336,46 +495,17 @@ def submit_application(
                 "validity must end after today",
                 "valid_until",
             )
-        now = utcnow()
-        today = local_date(now)
-        aid = new_id()
-        tx.conn.execute(
-            insert(share_application).values(
-                id=aid,
-                consumer_department_id=consumer.id,
-                provider_department_id=provider.id,
-                resource_id=res.id,
-                version_id=version.id,
-                items=json.dumps(list(data.items)),
-                modes=json.dumps(list(data.modes)),
-                purpose=data.purpose.value,
-                scenario=data.scenario.strip(),
-                legal_basis=data.legal_basis.strip(),
-                client_system_id=data.client_system_id,
-                valid_until=data.valid_until,
-                batch_justification=data.batch_justification.strip(),
-                share_category=category,
-                state=ApplicationState.AWAITING_DECISION.value,
-                submitted_at=now,
-                submitted_by=actor.name,
-                updated_at=now,
-            )
-        )
-        sub = _open_step(tx, aid, StepKind.SUBMISSION, consumer.id, None, today)
-        _close_step(tx, sub, actor, StepDecision.DONE)
-        audit.record(
+        if category == "unconditional" and not controlled:
+            data = replace(data, controlled_parameters="")  # only where the entry has them
+        aid, today = _insert_application(
             tx,
             actor,
-            AuditAction.SUBMIT,
-            "share_application",
-            aid,
-            purpose=data.purpose.value,
-            details={
-                "resource": version.code,
-                "items": list(data.items),
-                "modes": list(data.modes),
-                "category": category,
-            },
+            consumer.id,
+            provider.id,
+            version,
+            data,
+            category,
+            ApplicationState.AWAITING_DECISION,
         )
         authority = authority_of(tx, provider)
         if dedicated:  # 专用: listed departments use it without review (SZ-16.3)
@@ -389,14 +519,16 @@ def submit_application(
                 client_system_id=data.client_system_id,
                 version=version,
                 items=data.items,
-                raw_items=(),
+                masking={},
                 modes=data.modes,
                 purpose=data.purpose.value,
                 valid_until=data.valid_until,
                 status=GrantStatus.ACTIVE,
+                renewed_from=data.renews_grant_id,
             )
             _set_state(tx, aid, ApplicationState.APPROVED, gid)
-        elif category == "unconditional":
+            _tell_consumer(tx, aid, consumer.id, "approved")
+        elif category == "unconditional" and not controlled:
             if rules.direct_authorisation is not None and rules.unconditional_decider == "platform":
                 _open_step(
                     tx,
@@ -418,7 +550,7 @@ def submit_application(
                 _set_state(tx, aid, ApplicationState.COMPLIANCE_REVIEW)
             else:
                 _open_decision(tx, aid, profile, provider, authority, today, unconditional=True)
-        else:  # conditional
+        else:  # conditional, or unconditional under controlled parameters (HB-11)
             if rules.compliance_review is not None:
                 _open_step(
                     tx,
@@ -514,8 +646,11 @@ def review_compliance(
             application_id,
             details={"step": "compliance_review", "result": "pass"},
         )
-        if app.share_category == "unconditional":
-            _grant_application(tx, actor, app, app.items, (), app.modes, app.valid_until)
+        controlled = bool(
+            profile.sharing.controlled_parameter_grants_by_provider and app.controlled_parameters
+        )
+        if app.share_category == "unconditional" and not controlled:  # SZ-15.1 (HB-11)
+            _grant_application(tx, actor, app, app.items, {}, app.modes, app.valid_until)
         else:
             today = local_date(utcnow())
             _open_decision(
@@ -524,7 +659,7 @@ def review_compliance(
             audit.record(
                 tx,
                 actor,
-                AuditAction.ASSIGN,
+                AuditAction.FORWARD,
                 "share_application",
                 application_id,
                 details={"step": "forwarded"},
@@ -558,7 +693,7 @@ def authorise_directly(
                 application_id,
                 details={"step": "direct_authorisation"},
             )
-            _grant_application(tx, actor, app, app.items, (), app.modes, app.valid_until)
+            _grant_application(tx, actor, app, app.items, {}, app.modes, app.valid_until)
         else:
             if profile.sharing.refusal_needs_reasons and not reason.strip():
                 raise _refuse(
@@ -577,10 +712,16 @@ def _refuse_at(
     """Close ``step`` as refused, refuse the application and audit it (same transaction)."""
     _close_step(tx, step, actor, StepDecision.REFUSE, reason.strip())
     _set_state(tx, application_id, ApplicationState.REFUSED)
+    consumer = tx.conn.execute(
+        select(share_application.c.consumer_department_id).where(
+            share_application.c.id == application_id
+        )
+    ).scalar_one()
+    _tell_consumer(tx, application_id, consumer, "refused")
     audit.record(
         tx,
         actor,
-        AuditAction.RETURN,
+        AuditAction.REFUSE,
         "share_application",
         application_id,
         details={"step": step_name, "reason": reason.strip()},
@@ -592,10 +733,12 @@ def _grant_application(
     actor: Actor,
     app: Application,
     items: tuple[str, ...],
-    raw_items: tuple[str, ...],
+    masking: Mapping[str, Masking],
     modes: tuple[str, ...],
     valid_until: date,
     status: GrantStatus = GrantStatus.ACTIVE,
+    limits: Limits | None = None,
+    controlled_parameters: str | None = None,
 ) -> str:
     version = catalog_queries.get_version(tx.conn, app.version_id)
     gid = _create_grant(
@@ -606,14 +749,63 @@ def _grant_application(
         client_system_id=app.client_system_id,
         version=version,
         items=items,
-        raw_items=raw_items,
+        masking=masking,
         modes=modes,
         purpose=app.purpose.value,
         valid_until=valid_until,
         status=status,
+        limits=limits,
+        controlled_parameters=(
+            app.controlled_parameters if controlled_parameters is None else controlled_parameters
+        ),
+        renewed_from=app.renews_grant_id,
     )
     _set_state(tx, app.id, ApplicationState.APPROVED, gid)
+    _tell_consumer(tx, app.id, app.consumer_department_id, "approved")
     return gid
+
+
+_RESULT_ZH = {"approved": "已获授权", "refused": "未获同意", "forwarded": "已转提供部门"}
+
+
+def _tell_consumer(tx: Transaction, application_id: str, consumer_id: str, result: str) -> None:
+    """Tell the consumer department (its users, client systems' webhooks and e-mail) the
+    result, after commit (HB-20)."""
+    notify(
+        tx,
+        event=f"sharing.application.{result}",
+        department_id=consumer_id,
+        subject_zh=f"共享申请{_RESULT_ZH.get(result, result)}",
+        subject_en=f"share application {result}",
+        link=f"/sharing/applications/{application_id}",
+        data={"application": application_id, "result": result},
+    )
+
+
+def _tell_actor_department(
+    tx: Transaction, application_id: str, department_id: str | None, kind: StepKind
+) -> None:
+    """Tell the department that must act on a newly opened step."""
+    if department_id is None:
+        return
+    notify(
+        tx,
+        event=f"sharing.step.{kind.value}",
+        department_id=department_id,
+        subject_zh=f"新的共享申请待办：{_STEP_ZH.get(kind, kind.value)}",
+        subject_en=f"new share application task: {kind.value.replace('_', ' ')}",
+        link=f"/sharing/applications/{application_id}",
+        data={"application": application_id, "step": kind.value},
+    )
+
+
+_STEP_ZH = {
+    StepKind.COMPLIANCE_REVIEW: "符合性审查",
+    StepKind.DIRECT_AUTHORISATION: "直接授权",
+    StepKind.DECISION: "授权审核",
+    StepKind.CONSUMER_NOTICE: "告知使用部门",
+    StepKind.COORDINATION: "协调",
+}
 
 
 # Decision ------------------------------------------------------------------------------
@@ -622,7 +814,13 @@ def name_delegated_reviewer(
 ) -> None:
     """A provider names its 授权代理方 for conditional resources (SZ-16.1)."""
     with db.transaction() as tx:
-        require(actor, Permission.EDIT_CATALOG, department_id=provider_department_id)
+        provider = identity_queries.get_department(tx.conn, provider_department_id)
+        require(
+            actor,
+            Permission.EDIT_CATALOG,
+            department_id=provider.id,
+            jurisdiction_id=provider.jurisdiction_id,
+        )
         if provider_department_id == agent_department_id:
             raise _refuse(
                 "sharing_agent_self",
@@ -661,10 +859,107 @@ class Decision:
     approve: bool
     reason: str = ""
     basis: str = ""  # the basis of a refusal, or of raw (unmasked) items
+    basis_type: str = ""  # law | regulation | policy | ... (a BasisType of the profile)
     items: tuple[str, ...] | None = None  # narrowed items (None: as asked)
     modes: tuple[str, ...] | None = None  # narrowed modes
     valid_until: date | None = None  # shortened validity
     raw_items: tuple[str, ...] = ()  # items delivered unmasked, approved with a basis
+    pseudonym_items: tuple[str, ...] = ()  # items replaced by a keyed pseudonym
+    suppressed_items: tuple[str, ...] = ()  # items withheld in every answer
+    limits: Limits | None = None  # call limits (None: the defaults)
+    # SZ-11: where the provider's release review decides, whether this grant waits for a
+    # signed security agreement (None: as the catalog entry's release review says).
+    security_agreement: bool | None = None
+    controlled_parameters: str | None = None  # the parameters granted (HB-11)
+
+    def masking(self) -> dict[str, Masking]:
+        out = {c: Masking.PSEUDONYM for c in self.pseudonym_items}
+        out.update({c: Masking.SUPPRESSED for c in self.suppressed_items})
+        out.update({c: Masking.RAW for c in self.raw_items})
+        return out
+
+
+def approval_terms(
+    app: Application, decision: Decision
+) -> tuple[tuple[str, ...], tuple[str, ...], date]:
+    """Check that an approval only narrows what was asked, and return its items, modes and
+    validity; raw items need a basis."""
+    items = decision.items if decision.items is not None else app.items
+    modes = decision.modes if decision.modes is not None else app.modes
+    until = decision.valid_until or app.valid_until
+    if not set(items) <= set(app.items) or not items:
+        raise _refuse(
+            "sharing_items_widened",
+            "只能在申请范围内缩减信息项",
+            "items can only be narrowed",
+            "items",
+        )
+    if not set(modes) <= set(app.modes) or not modes:
+        raise _refuse(
+            "sharing_modes_widened",
+            "只能在申请范围内缩减共享方式",
+            "modes can only be narrowed",
+            "modes",
+        )
+    if until > app.valid_until:
+        raise _refuse(
+            "sharing_validity_widened",
+            "有效期不能超过申请",
+            "validity can only be shortened",
+            "valid_until",
+        )
+    special = (
+        set(decision.raw_items) | set(decision.pseudonym_items) | set(decision.suppressed_items)
+    )
+    if not special <= set(items):
+        raise _refuse(
+            "sharing_raw_unknown",
+            "明文、假名或屏蔽的信息项须在授权范围内",
+            "raw, pseudonymised or suppressed items must be granted items",
+            "raw_items",
+        )
+    if decision.raw_items and not decision.basis.strip():
+        raise _refuse(
+            "sharing_raw_basis", "提供明文须说明依据", "raw (unmasked) items need a basis", "basis"
+        )
+    lim = decision.limits
+    if lim is not None and (lim.rate_limit_per_minute < 1 or lim.quota_per_day < 1):
+        raise _refuse("sharing_limits", "调用限额须为正数", "limits must be positive", "limits")
+    return items, modes, until
+
+
+def _check_refusal_basis(profile: RuleProfile, decision: Decision) -> None:
+    """A department's internal management rules are no basis for refusing (SZ-14.1); a
+    refusal names a statutory basis (YX-18, SQ-17)."""
+    if (
+        decision.basis_type == "department_internal_rule"
+        and profile.classification.basis.department_internal_rules_rejected
+    ):
+        raise _refuse(
+            "sharing_internal_rule_basis",
+            "部门内部管理办法不能作为拒绝共享的依据",
+            "a department's internal management rules are no basis for refusing",
+            "basis_type",
+        )
+
+
+def _initial_status(
+    profile: RuleProfile, app: Application, version: ResourceVersion, decision: Decision
+) -> GrantStatus:
+    """A grant waits for its security agreement where YX-21 makes one mandatory for
+    conditional sharing, or where the provider's release review asks for one (SZ-11)."""
+    policy = profile.security.security_agreement
+    if policy == "mandatory_three_party" and app.share_category == "conditional":
+        return GrantStatus.PENDING_AGREEMENT
+    if policy == "provider_decides":
+        wanted = (
+            decision.security_agreement
+            if decision.security_agreement is not None
+            else version.entry.security_agreement_required
+        )
+        if wanted:
+            return GrantStatus.PENDING_AGREEMENT
+    return GrantStatus.ACTIVE
 
 
 def decide(
@@ -711,13 +1006,15 @@ def decide(
                     "a refusal needs its reasons and basis",
                     "reason",
                 )
+            _check_refusal_basis(profile, decision)
             text = "；".join(t for t in (decision.reason.strip(), decision.basis.strip()) if t)
             _close_step(tx, step_id, actor, StepDecision.REFUSE, text, agent_id)
             _set_state(tx, application_id, ApplicationState.REFUSED)
+            _tell_consumer(tx, application_id, app.consumer_department_id, "refused")
             audit.record(
                 tx,
                 actor,
-                AuditAction.RETURN,
+                AuditAction.REFUSE,
                 "share_application",
                 application_id,
                 details={
@@ -728,44 +1025,7 @@ def decide(
                 },
             )
         else:
-            items = decision.items if decision.items is not None else app.items
-            modes = decision.modes if decision.modes is not None else app.modes
-            until = decision.valid_until or app.valid_until
-            if not set(items) <= set(app.items) or not items:
-                raise _refuse(
-                    "sharing_items_widened",
-                    "只能在申请范围内缩减信息项",
-                    "items can only be narrowed",
-                    "items",
-                )
-            if not set(modes) <= set(app.modes) or not modes:
-                raise _refuse(
-                    "sharing_modes_widened",
-                    "只能在申请范围内缩减共享方式",
-                    "modes can only be narrowed",
-                    "modes",
-                )
-            if until > app.valid_until:
-                raise _refuse(
-                    "sharing_validity_widened",
-                    "有效期不能超过申请",
-                    "validity can only be shortened",
-                    "valid_until",
-                )
-            if not set(decision.raw_items) <= set(items):
-                raise _refuse(
-                    "sharing_raw_unknown",
-                    "明文信息项须在授权范围内",
-                    "raw items must be granted items",
-                    "raw_items",
-                )
-            if decision.raw_items and not decision.basis.strip():
-                raise _refuse(
-                    "sharing_raw_basis",
-                    "提供明文须说明依据",
-                    "raw (unmasked) items need a basis",
-                    "basis",
-                )
+            items, modes, until = approval_terms(app, decision)
             _close_step(tx, step_id, actor, StepDecision.APPROVE, decision.reason.strip(), agent_id)
             audit.record(
                 tx,
@@ -781,19 +1041,18 @@ def decide(
                     "agent": agent_id,
                 },
             )
-            pending = (
-                profile.security.security_agreement == "mandatory_three_party"
-                and app.share_category == "conditional"
-            )
+            version = catalog_queries.get_version(tx.conn, app.version_id)
             _grant_application(
                 tx,
                 actor,
                 app,
                 items,
-                decision.raw_items,
+                decision.masking(),
                 modes,
                 until,
-                GrantStatus.PENDING_AGREEMENT if pending else GrantStatus.ACTIVE,
+                _initial_status(profile, app, version, decision),
+                decision.limits,
+                decision.controlled_parameters,
             )
         if rules.consumer_notice is not None and rules.consumer_notice.days is not None:
             _open_step(
@@ -818,7 +1077,7 @@ def notify_consumer(db: Database, application_id: str, *, actor: Actor) -> Appli
         audit.record(
             tx,
             actor,
-            AuditAction.REPORT,
+            AuditAction.NOTIFY,
             "share_application",
             application_id,
             details={"step": "consumer_notice", "state": app.state.value},
@@ -831,9 +1090,32 @@ def _grant_for_change(tx: Transaction, grant_id: str, actor: Actor) -> Grant:
     g = queries.get_grant(tx.conn, grant_id)
     res = catalog_queries.get_resource(tx.conn, g.resource_id)
     provider = identity_queries.get_department(tx.conn, res.provider_department_id)
-    if not can(actor, Permission.EDIT_CATALOG, department_id=provider.id):
+    if not _provider_staff(actor, provider.id):
         _require_authority(actor, authority_of(tx, provider))
     return g
+
+
+_GRANT_ZH = {
+    "activated": "授权已生效",
+    "active": "授权已恢复",
+    "suspended": "授权已暂停",
+    "revoked": "授权已撤销",
+    "expired": "授权已到期，请确认数据已销毁",
+    "retiring": "授权所涉资源将下线",
+}
+
+
+def _tell_grant(tx: Transaction, g: Grant, what: str, reason: str = "") -> None:
+    """Tell the grant's consumer department (users, client-system webhooks, e-mail)."""
+    notify(
+        tx,
+        event=f"sharing.grant.{what}",
+        department_id=g.consumer_department_id,
+        subject_zh=_GRANT_ZH.get(what, what),
+        subject_en=f"grant {what}",
+        link=f"/sharing/grants/{g.id}",
+        data={"grant": g.id, "status": what, "reason": reason},
+    )
 
 
 def _set_grant(tx: Transaction, grant_id: str, status: GrantStatus, reason: str) -> None:
@@ -845,7 +1127,8 @@ def _set_grant(tx: Transaction, grant_id: str, status: GrantStatus, reason: str)
 
 
 def confirm_security_agreement(db: Database, grant_id: str, *, actor: Actor, note: str) -> Grant:
-    """The authority confirms the signed three-party security agreement (YX-21)."""
+    """The authority confirms the signed security agreement, uploaded as an attachment of
+    the grant: three-party under YX-21, or as the provider's release review asks (SZ-11)."""
     with db.transaction() as tx:
         g = queries.get_grant(tx.conn, grant_id)
         res = catalog_queries.get_resource(tx.conn, g.resource_id)
@@ -853,18 +1136,30 @@ def confirm_security_agreement(db: Database, grant_id: str, *, actor: Actor, not
         _require_authority(actor, authority_of(tx, provider))
         if g.status is not GrantStatus.PENDING_AGREEMENT:
             raise Conflict("该授权无需确认协议", "no agreement is pending", code="grant_state")
+        agreements = [
+            x
+            for x in queries.attachments_of(tx.conn, "grant", grant_id)
+            if x.kind is AttachmentKind.SECURITY_AGREEMENT
+        ]
+        if not agreements:
+            raise Conflict(
+                "请先上传已签署的安全保密协议",
+                "upload the signed security agreement first",
+                code="grant_agreement_missing",
+            )
         if not note.strip():
             raise _refuse(
                 "grant_agreement_note", "请填写协议编号或说明", "name the agreement", "note"
             )
         _set_grant(tx, grant_id, GrantStatus.ACTIVE, "")
+        _tell_grant(tx, g, "activated")
         audit.record(
             tx,
             actor,
             AuditAction.ACTIVATE,
             "share_grant",
             grant_id,
-            details={"security_agreement": note.strip()},
+            details={"security_agreement": note.strip(), "file": agreements[-1].sha256},
         )
         return queries.get_grant(tx.conn, grant_id)
 
@@ -896,9 +1191,9 @@ def _change_grant(
         GrantStatus.ACTIVE: {GrantStatus.SUSPENDED},
     }[status]
     action = {
-        GrantStatus.SUSPENDED: AuditAction.DEACTIVATE,
+        GrantStatus.SUSPENDED: AuditAction.SUSPEND,
         GrantStatus.REVOKED: AuditAction.REVOKE,
-        GrantStatus.ACTIVE: AuditAction.ACTIVATE,
+        GrantStatus.ACTIVE: AuditAction.RESUME,
     }[status]
     with db.transaction() as tx:
         g = _grant_for_change(tx, grant_id, actor)
@@ -911,6 +1206,7 @@ def _change_grant(
                 code="grant_state",
             )
         _set_grant(tx, grant_id, status, reason.strip())
+        _tell_grant(tx, g, status.value, reason.strip())
         audit.record(
             tx,
             actor,
@@ -941,10 +1237,11 @@ def expire_grants(db: Database, *, actor: Actor, today: date | None = None) -> l
         ids = sorted(str(r.id) for r in rows)
         for gid in ids:
             _set_grant(tx, gid, GrantStatus.EXPIRED, "有效期届满")
+            _tell_grant(tx, queries.get_grant(tx.conn, gid), "expired")
             audit.record(
                 tx,
                 actor,
-                AuditAction.DEACTIVATE,
+                AuditAction.EXPIRE,
                 "share_grant",
                 gid,
                 details={"status": "expired", "on": day.isoformat()},

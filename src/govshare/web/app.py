@@ -10,23 +10,28 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
 from govshare.audit.services import checkpoint_if_moved
 from govshare.config import Settings, get_settings
+from govshare.delivery.guard import guard_for
 from govshare.kernel.actor import Actor
 from govshare.kernel.clock import local_display
 from govshare.kernel.errors import DomainError, Unauthenticated
+from govshare.notify import dispatch
 from govshare.platform import Platform
 from govshare.web.deps import Renderer, locale_of
 from govshare.web.i18n import LOCALES, translations
 from govshare.web.logging import configure_logging, get_logger
 from govshare.web.metrics import metrics
+from govshare.web.nav import unread_notices
 from govshare.web.routes import (
     admin,
     aggregation_api,
@@ -40,23 +45,25 @@ from govshare.web.routes import (
     catalog_files,
     catalog_lists,
     catalog_pages,
+    delivery_api,
+    delivery_files,
+    delivery_pages,
+    notify,
     pages,
+    sharing_grants,
+    sharing_pages,
     system,
 )
+from govshare.web.security import SecurityHeaders
 
 TEMPLATES_DIR = __import__("pathlib").Path(__file__).parent / "templates"
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
 
 API_PREFIXES = ("/api/", "/oauth/", "/.well-known/")
-
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    ),
+HTTP_MESSAGES = {
+    400: ("请求体无法解析（须为 UTF-8 编码的有效 JSON）", "the request body cannot be parsed"),
+    404: ("请求的地址不存在", "no such path"),
+    405: ("不支持该请求方法", "method not allowed"),
 }
 
 
@@ -70,6 +77,7 @@ def _templates() -> dict[str, Jinja2Templates]:
         )
         env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
         env.filters["localtime"] = local_display
+        env.globals["unread_notices"] = unread_notices
         out[locale] = Jinja2Templates(env=env)
     return out
 
@@ -80,21 +88,28 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, platform: Platform | None = None, queue: Any = None
+) -> FastAPI:
+    """``queue``: the job queue that runs batch exports (``jobs.queue.make_queue``; tests
+    pass an immediate one); the embedded queue is opened on the first export when None."""
     settings = settings or (platform.settings if platform else get_settings())
     configure_logging(settings.log_level)
     platform = platform or Platform.open(settings)
     log = get_logger("govshare.web")
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_periodic_checkpoints(platform, log))
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # notices go out from a background thread woken after each commit that queues them
+        with dispatch.running(platform.db, settings) as dispatcher:
+            app.state.dispatcher = dispatcher
+            try:
+                yield
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     app = FastAPI(
         lifespan=lifespan,
@@ -107,6 +122,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         openapi_url="/api/openapi.json",
     )
     app.state.platform = platform
+    app.state.queue = queue
+    guard_for(platform).observe = metrics().observe_delivery  # per-call metrics on /metrics
     app.state.renderer = Renderer(_templates())
 
     app.add_middleware(
@@ -118,6 +135,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         https_only=settings.session_https_only,
     )
 
+    # outermost: headers and Secure cookies on every response, the scheme settled first
+    app.add_middleware(SecurityHeaders, trust_proxy=settings.trust_proxy)
+
     @app.middleware("http")
     async def observe(request: Request, call_next: Any) -> Response:
         started = time.perf_counter()
@@ -128,8 +148,6 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         m = metrics()
         m.requests.labels(request.method, template, str(response.status_code)).inc()
         m.latency.labels(request.method, template).observe(elapsed)
-        for key, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(key, value)
         actor = getattr(request.state, "actor", None)
         log.info(
             "request",
@@ -157,6 +175,25 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         return renderer(
             request, "error.html", {"error": exc, "message": exc.message(locale)}, status=exc.status
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """The framework's own refusals (an unparsable body, an unknown path) in the API's
+        error shape: a stable code and both messages ("detail" kept as the framework has it)."""
+        if not _wants_json(request) or exc.status_code >= 500:
+            return await http_exception_handler(request, exc)
+        zh, en = HTTP_MESSAGES.get(exc.status_code, ("请求无法处理", str(exc.detail)))
+        body = {
+            "detail": exc.detail,
+            "error": {
+                "code": f"http_{exc.status_code}",
+                "message": zh if locale_of(request) == "zh_CN" else en,
+                "message_zh": zh,
+                "message_en": en,
+                **({"field": "body"} if exc.status_code == 400 else {}),
+            },
+        }
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -198,11 +235,41 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         aggregation_pages.router,
         aggregation_sources.router,
         aggregation_conflicts.router,
+        sharing_pages.router,
+        sharing_grants.router,
+        notify.router,
+        delivery_api.router,
+        delivery_files.router,
+        delivery_pages.router,
     ]
     for router in routers:
         app.include_router(router)
     app.state.routers = routers
+    _document_url_refusal(app)
     return app
+
+
+def _document_url_refusal(app: FastAPI) -> None:
+    """SecurityHeaders refuses a URL holding a NUL before any route runs (400
+    ``request_invalid``): say so on every operation of the OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        refusal = {
+            "description": "request_invalid: the URL holds a NUL character",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
+            },
+        }
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                operation.setdefault("responses", {}).setdefault("400", refusal)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def iter_routes(app: FastAPI) -> list[Any]:

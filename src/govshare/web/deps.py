@@ -179,9 +179,12 @@ def act_then_redirect(
     request: Request, to: str, action: Callable[[], object], *, done: str | None = None
 ) -> RedirectResponse:
     """The shape of a form post: run one service call, flash its refusal (in the user's
-    language) or ``done``, and redirect back (post/redirect/get)."""
+    language) or ``done``, and redirect back (post/redirect/get). A refusal on authority
+    (Forbidden) is no form error: it answers 403, like every other refused call."""
     try:
         action()
+    except Forbidden:
+        raise
     except DomainError as exc:
         flash(request, exc.message(locale_of(request)), "error")
     else:

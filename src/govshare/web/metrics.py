@@ -28,6 +28,24 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.delivery_calls = Counter(
+            "govshare_delivery_calls_total",
+            "Data-service calls by grant, delivery mode and outcome (ok or the refusal code)",
+            ["grant", "mode", "outcome"],
+            registry=self.registry,
+        )
+        self.delivery_latency = Histogram(
+            "govshare_delivery_call_duration_seconds",
+            "Data-service call latency (guard, data, masking, durable audit) by mode",
+            ["mode"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
+        )
+
+    def observe_delivery(self, grant_id: str, mode: str, outcome: str, seconds: float) -> None:
+        self.delivery_calls.labels(grant_id, mode, outcome).inc()
+        if outcome == "ok":
+            self.delivery_latency.labels(mode).observe(seconds)
 
 
 @lru_cache(maxsize=1)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from govshare.catalog.model import DeliveryMode, ShareCategory
+from govshare.catalog.model import ShareCategory
 from govshare.demo.seed import demo_uscc
 from govshare.identity import services as identity_services
 from govshare.identity.services import DepartmentInput
@@ -23,10 +23,12 @@ from govshare.kernel.clock import SHANGHAI, set_clock
 from govshare.kernel.errors import Conflict, Forbidden, ValidationFailed
 from govshare.rules.calendar import load_calendar, load_year
 from govshare.sharing import queries, services
+from govshare.sharing.attachments import add_attachment
 from govshare.sharing.model import (
     Application,
     ApplicationInput,
     ApplicationState,
+    AttachmentKind,
     GrantStatus,
     Masking,
     Purpose,
@@ -44,6 +46,7 @@ from tests.integration.catalog.test_rules import (
     full_entry,
     publish,
 )
+from tests.integration.sharing.support import share_values
 
 NATIONAL_DAY_EVE = date(2026, 9, 30)  # Wednesday before the 2026 National Day holiday
 
@@ -66,27 +69,7 @@ def wd(city: City, start: date, n: int) -> tuple[date, bool]:
 
 
 def resource(city: City, r: Region, category: ShareCategory, **changes: Any) -> str:
-    values: dict[str, Any] = {
-        "share_category": category,
-        "delivery_modes": (DeliveryMode.QUERY, DeliveryMode.VERIFY, DeliveryMode.BATCH),
-    }
-    if category is ShareCategory.CONDITIONAL:
-        values.update(
-            share_conditions="仅限社会保障业务",
-            share_basis_type="law",
-            share_basis_text="第十条",
-            share_basis_ref="《某法》",
-        )
-    if category is ShareCategory.NOT_SHARED:
-        values.update(
-            delivery_modes=(),
-            share_basis_type="law",
-            share_basis_text="第十条",
-            share_basis_ref="《某法》",
-            not_shared_reasons="涉及个人隐私",
-            head_sign_off="张局长 2026-11-01",
-        )
-    values.update(changes)
+    values = share_values(category, **changes)
     return publish(city, r.cat, r.admin, full_entry(city, r.dept_id, **values)).resource_id
 
 
@@ -166,7 +149,7 @@ def test_suqian_provider_answers_within_ten_working_days_of_the_application(
     assert refused.state is ApplicationState.REFUSED and refused.grant_id is None
     assert refused.steps[-1].decision is StepDecision.REFUSE
     assert "超出履职范围" in refused.steps[-1].reason
-    assert audit_actions(city, app.id) == ["submit", "return"]
+    assert audit_actions(city, app.id) == ["submit", "refuse"]
 
 
 @pytest.mark.req("SQ-19")
@@ -309,7 +292,7 @@ def test_shuozhou_review_then_delegated_reviewer_decides(city: City) -> None:
     done = services.decide(city.db, city.profiles, app.id, Decision(approve=True), actor=agent)
     assert done.state is ApplicationState.APPROVED
     assert done.steps[-1].agent_department_id == agent_id  # the agent decided (SZ-16.1)
-    assert audit_actions(city, app.id) == ["submit", "verify", "assign", "approve"]
+    assert audit_actions(city, app.id) == ["submit", "verify", "forward", "approve"]
 
 
 @pytest.mark.req("SZ-15.1", "SZ-16.3")
@@ -338,7 +321,7 @@ def test_shuozhou_unconditional_review_grants_and_dedicated_skip_review(city: Ci
 
 # Yixing ---------------------------------------------------------------------------------
 @pytest.mark.req("YX-18", "YX-21")
-def test_yixing_grant_waits_for_the_security_agreement(city: City) -> None:
+def test_yixing_grant_waits_for_the_security_agreement(city: City, tmp_path: Path) -> None:
     r = add_region(city, "yixing", "320282")
     rid = resource(city, r, ShareCategory.CONDITIONAL)
     app = submit(city, r, ask(r, rid))
@@ -352,11 +335,25 @@ def test_yixing_grant_waits_for_the_security_agreement(city: City) -> None:
         assert queries.get_grant(conn, done.grant_id).status is GrantStatus.PENDING_AGREEMENT
     with pytest.raises(Forbidden):
         services.confirm_security_agreement(city.db, done.grant_id, actor=r.cat, note="协议")
+    with pytest.raises(Conflict):  # no agreement uploaded yet: the grant stays pending
+        services.confirm_security_agreement(
+            city.db, done.grant_id, actor=r.admin, note="宜兴安全保密协议2026-01号"
+        )
+    add_attachment(
+        city.db,
+        tmp_path / "att",
+        owner_kind="grant",
+        owner_id=done.grant_id,
+        kind=AttachmentKind.SECURITY_AGREEMENT,
+        filename="三方安全保密协议.pdf",
+        data=b"%PDF-1.7 signed agreement",
+        actor=r.cat2,
+    )
     g = services.confirm_security_agreement(
         city.db, done.grant_id, actor=r.admin, note="宜兴安全保密协议2026-01号"
     )
     assert g.status is GrantStatus.ACTIVE
-    assert audit_actions(city, done.grant_id) == ["create", "activate"]
+    assert audit_actions(city, done.grant_id) == ["create", "attach", "activate"]
     unconditional = resource(city, r, ShareCategory.UNCONDITIONAL, name="公开资源")
     with pytest.raises(Conflict):
         submit(city, r, ask(r, unconditional))
@@ -397,7 +394,7 @@ def test_hubei_review_provider_reply_and_one_day_notice(city: City) -> None:
     )
     app = services.notify_consumer(city.db, app.id, actor=r.admin)
     assert all(s.at is not None for s in app.steps)
-    assert audit_actions(city, app.id) == ["submit", "verify", "assign", "approve", "report"]
+    assert audit_actions(city, app.id) == ["submit", "verify", "forward", "approve", "notify"]
 
 
 @pytest.mark.req("HB-12", "HB-13", "HB-21", "HB-24")
@@ -452,7 +449,7 @@ def test_neixiang_authority_decides_and_batch_is_steered(city: City) -> None:
         city.db, city.profiles, app2.id, Decision(approve=False), actor=r.admin
     )  # NX-12 has no reasons clause
     assert refused.state is ApplicationState.REFUSED
-    assert audit_actions(city, app2.id) == ["submit", "return"]
+    assert audit_actions(city, app2.id) == ["submit", "refuse"]
 
 
 # Grants ---------------------------------------------------------------------------------
@@ -483,5 +480,5 @@ def test_grants_suspend_revoke_and_expire_with_reasons(city: City) -> None:
     with city.db.read() as conn:
         assert queries.get_grant(conn, app2.grant_id or "").status is GrantStatus.EXPIRED
         assert [x.id for x in queries.grants_of(conn, r.dept2_id)] == [gid, app2.grant_id]
-    assert audit_actions(city, gid) == ["create", "deactivate", "activate", "revoke"]
-    assert audit_actions(city, app2.grant_id or "") == ["create", "deactivate"]
+    assert audit_actions(city, gid) == ["create", "suspend", "resume", "revoke"]
+    assert audit_actions(city, app2.grant_id or "") == ["create", "expire"]

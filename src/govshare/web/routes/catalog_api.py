@@ -167,6 +167,7 @@ class EntryBody(BaseModel):
     release_knowledge_scope: str = Field(default="", max_length=500)
     release_usage_scope: str = Field(default="", max_length=500)
     security_agreement_required: bool = False
+    controlled_parameters: str = Field(default="", max_length=TEXT)
     tags: list[str] = Field(default_factory=list, max_length=50)
     related_codes: list[str] = Field(default_factory=list, max_length=200)
     single_source_justification: str = Field(default="", max_length=TEXT)

@@ -21,8 +21,9 @@ from govshare.kernel.errors import NotFound, ValidationFailed
 from govshare.platform import Platform
 from govshare.rules import RuleProfile
 from govshare.web.deps import PlatformDep, policy
+from govshare.web.routes.api import ERRORS
 
-router = APIRouter(tags=["catalog"])
+router = APIRouter(tags=["catalog"], responses=ERRORS)
 
 SignedIn = Annotated[Actor, policy(Permission.SIGNED_IN)]
 ViewCatalog = Annotated[Actor, policy(Permission.VIEW_CATALOG)]
@@ -69,7 +70,18 @@ def _profile_for(platform: Platform, actor: Actor, name: str | None) -> RuleProf
     return platform.profiles["default"]
 
 
-@router.get("/catalog/template.xlsx")
+def _file(media_type: str, json: bool = False) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of a route outside /api/ that answers with a document of
+    ``media_type``: its refusals are the HTML error page, or JSON when the caller asks."""
+    schema = {"type": "object"} if json else {"type": "string", "format": "binary"}
+    html = {"text/html": {"schema": {"type": "string"}}}
+    return {
+        200: {"content": {media_type: {"schema": schema}}},
+        **{status: {**error, "content": html} for status, error in ERRORS.items()},
+    }
+
+
+@router.get("/catalog/template.xlsx", response_class=Response, responses=_file(XLSX_MEDIA_TYPE))
 def template(
     platform: PlatformDep,
     actor: SignedIn,
@@ -157,7 +169,7 @@ async def import_catalog(request: Request, platform: PlatformDep, actor: EditCat
     return JSONResponse(result.as_dict(), status_code=201)
 
 
-@router.get("/catalog/export.xlsx")
+@router.get("/catalog/export.xlsx", response_class=Response, responses=_file(XLSX_MEDIA_TYPE))
 def export_xlsx(
     platform: PlatformDep,
     actor: ViewCatalog,
@@ -212,7 +224,11 @@ PageSize = Annotated[int, Query(ge=1, le=dcat.MAX_PAGE_SIZE)]
 JurisdictionParam = Annotated[str | None, Query(max_length=40)]
 
 
-@router.get("/catalog.jsonld")
+@router.get(
+    "/catalog.jsonld",
+    response_class=Response,
+    responses=_file(dcat.MEDIA_TYPES["jsonld"], json=True),
+)
 def catalog_jsonld(
     request: Request,
     platform: PlatformDep,
@@ -226,7 +242,7 @@ def catalog_jsonld(
     return _dcat(request, platform, "jsonld", page, page_size, jurisdiction)
 
 
-@router.get("/catalog.ttl")
+@router.get("/catalog.ttl", response_class=Response, responses=_file(dcat.MEDIA_TYPES["ttl"]))
 def catalog_ttl(
     request: Request,
     platform: PlatformDep,

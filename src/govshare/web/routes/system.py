@@ -27,7 +27,12 @@ def healthz(platform: PlatformDep) -> JSONResponse:
         return JSONResponse({"status": "error", "database": platform.db.dialect}, status_code=503)
 
 
-@router.get("/metrics", dependencies=[policy(Permission.PUBLIC)], tags=["system"])
+@router.get(
+    "/metrics",
+    dependencies=[policy(Permission.PUBLIC)],
+    tags=["system"],
+    response_class=PlainTextResponse,  # documented as text (Prometheus exposition format)
+)
 def prometheus_metrics() -> Response:
     return PlainTextResponse(generate_latest(metrics().registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -1,0 +1,611 @@
+"""Batch exchange (批量交换, SQ-18 部门批量下载): an asynchronous export of a grant's pool.
+
+Three calls, each through ``delivery.guard`` with the ``batch`` mode (so every refusal has
+its precise code, and a suspension or revocation bites at the next step, NX-41):
+
+1. ``request_export`` (POST by the client system): authorised, the job is queued and the
+   request is audited (EXPORT) and receipted; the job runs on the job queue.
+2. ``run_export`` (the huey task ``govshare.export``; inline when the queue is immediate):
+   authorised again on behalf of the client system, the grant's pool is streamed with a
+   server-side cursor in chunks of ``CHUNK`` rows, each row masked by the grant's
+   ``MaskPlan`` (SQ-26: only the granted items, each at its granted level), into CSV,
+   XLSX, JSON Lines or Parquet under ``<var>/exports``; memory stays constant whatever the
+   pool's size. The copy is audited (COPY, SQ-25 复制) and receipted with its row count,
+   and a manifest (row count, SHA-256 and size of the file, grant, resource version, items
+   with their masking, format, time, the call and its audit entry) is signed with the
+   platform key (``delivery.statements``, domain ``govshare-export-manifest:v1.``).
+3. ``download`` (GET with the client token and the signed link): the link carries the job
+   and its expiry, signed with the server secret; after ``GOVSHARE_EXPORT_LINK_TTL``
+   seconds it is refused (``export_link_expired``) and the daily job destroys the file
+   (``clean_expired``, audited DESTROY). The download is audited (TRANSMIT, SQ-25 传输) and
+   receipted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from itsdangerous import BadSignature, Signer
+from sqlalchemy import Connection, and_, insert, null, select, update
+
+from govshare.aggregation.pools import Pool
+from govshare.audit import services as audit
+from govshare.audit.model import AuditAction
+from govshare.catalog.model import DeliveryMode, ItemType
+from govshare.config import Settings
+from govshare.delivery import errors, statements
+from govshare.delivery.export_formats import (
+    MEDIA_TYPES,
+    CsvEncoding,
+    ExportFormat,
+    OutColumn,
+    open_writer,
+)
+from govshare.delivery.file_tables import delivery_export_job as job_table
+from govshare.delivery.guard import Authorised, CallRequest, guard_for
+from govshare.delivery.model import CallHeaders, GrantedItem, MaskLevel
+from govshare.delivery.queries import pool_for_version, pool_table
+from govshare.delivery.receipts import SignedReceipt
+from govshare.identity import queries as identity_queries
+from govshare.kernel.actor import Actor
+from govshare.kernel.clock import iso_utc, utcnow
+from govshare.kernel.errors import Conflict, DomainError, NotFound, ValidationFailed
+from govshare.kernel.ids import new_id
+from govshare.kernel.masking import SensitivityKind
+from govshare.platform import Platform
+
+CHUNK = 5000  # rows fetched, masked and written at a time
+LINK_SALT = "govshare-export-link"
+MANIFEST_VERSION = 1
+JOB_ACTOR = Actor.system("jobs")
+
+Enqueue = Callable[[str], object]  # queues run_export(job_id)
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    EXPIRED = "expired"  # the file was destroyed after the link's lifetime
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    id: str
+    grant_id: str
+    consumer_department_id: str
+    client_id: str
+    resource_id: str
+    resource_code: str
+    version_no: int
+    items: tuple[str, ...]
+    format: ExportFormat
+    encoding: str
+    state: JobState
+    purpose: str
+    end_user: str
+    case_no: str
+    call_id: str
+    requested_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    expires_at: datetime | None
+    rows: int | None
+    size: int | None
+    sha256: str | None
+    filename: str | None
+    manifest: dict[str, Any] | None
+    manifest_signature: str | None
+    receipt: str | None
+    error_code: str | None
+    error: str | None
+
+    @property
+    def download_name(self) -> str:
+        return f"{self.resource_code}-v{self.version_no}-{self.id}.{self.format.value}"
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES[self.format]
+
+
+def _job(row: Any) -> ExportJob:
+    m = row._mapping
+    return ExportJob(
+        id=m["id"],
+        grant_id=m["grant_id"],
+        consumer_department_id=m["consumer_department_id"],
+        client_id=m["client_id"],
+        resource_id=m["resource_id"],
+        resource_code=m["resource_code"],
+        version_no=int(m["version_no"]),
+        items=tuple(json.loads(m["items"])),
+        format=ExportFormat(m["format"]),
+        encoding=m["encoding"],
+        state=JobState(m["state"]),
+        purpose=m["purpose"],
+        end_user=m["end_user"],
+        case_no=m["case_no"],
+        call_id=m["call_id"],
+        requested_at=m["requested_at"],
+        started_at=m["started_at"],
+        finished_at=m["finished_at"],
+        expires_at=m["expires_at"],
+        rows=m["rows"],
+        size=m["size"],
+        sha256=m["sha256"],
+        filename=m["filename"],
+        manifest=json.loads(m["manifest"]) if m["manifest"] else None,
+        manifest_signature=m["manifest_signature"],
+        receipt=m["receipt"],
+        error_code=m["error_code"],
+        error=m["error"],
+    )
+
+
+def get_job(conn: Connection, job_id: str) -> ExportJob | None:
+    row = conn.execute(select(job_table).where(job_table.c.id == job_id)).first()
+    return _job(row) if row is not None else None
+
+
+def jobs_of(conn: Connection, consumer_department_id: str, limit: int = 50) -> list[ExportJob]:
+    rows = conn.execute(
+        select(job_table)
+        .where(job_table.c.consumer_department_id == consumer_department_id)
+        .order_by(job_table.c.requested_at.desc())
+        .limit(limit)
+    ).all()
+    return [_job(r) for r in rows]
+
+
+# Errors ---------------------------------------------------------------------------------
+def not_found() -> DomainError:
+    return NotFound("导出任务不存在", "no such export job", code="export_not_found")
+
+
+def _format_of(fmt: str | None, encoding: str | None) -> tuple[ExportFormat, str]:
+    try:
+        f = ExportFormat((fmt or "csv").strip().lower())
+    except ValueError:
+        raise ValidationFailed(
+            "导出格式只能是 csv、xlsx、jsonl 或 parquet",
+            "the format must be csv, xlsx, jsonl or parquet",
+            code="export_format_invalid",
+            field="format",
+        ) from None
+    enc = (encoding or "utf-8").strip().lower()
+    allowed = [e.value for e in CsvEncoding] if f is ExportFormat.CSV else ["utf-8"]
+    if enc not in allowed:
+        raise ValidationFailed(
+            f"{f.value} 格式的编码只能是 {'、'.join(allowed)}",
+            f"the encoding of a {f.value} export must be one of {', '.join(allowed)}",
+            code="export_encoding_invalid",
+            field="encoding",
+        )
+    return f, enc
+
+
+# 1. Request -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ExportRequested:
+    job: ExportJob
+    receipt: SignedReceipt
+    headers: dict[str, str]
+
+
+def request_export(
+    platform: Platform,
+    grant_id: str,
+    *,
+    fmt: str | None,
+    encoding: str | None,
+    items: tuple[str, ...] | None,
+    call: CallHeaders,
+    actor: Actor,
+    enqueue: Enqueue,
+) -> ExportRequested:
+    """Queue an export of the grant's pool (mode ``batch``); audited (EXPORT), receipted."""
+    guard = guard_for(platform)
+    with platform.db.read() as conn:
+        auth = guard.authorise(conn, actor, CallRequest(grant_id, DeliveryMode.BATCH, call, items))
+        try:
+            f, enc = _format_of(fmt, encoding)
+            if pool_for_version(conn, auth.grant.resource_id, auth.grant.version_no) is None:
+                raise errors.no_pool()
+        except DomainError as exc:
+            guard.fail(auth, exc)
+    job_id = new_id()
+    _, receipt = guard.complete(
+        auth,
+        action=AuditAction.EXPORT,
+        keys=[],
+        rows=0,
+        details={"job": job_id, "format": f.value, "encoding": enc, "stage": "requested"},
+    )
+    with platform.db.transaction() as tx:
+        tx.conn.execute(
+            insert(job_table).values(
+                id=job_id,
+                grant_id=auth.grant.id,
+                consumer_department_id=auth.grant.consumer_department_id,
+                client_id=auth.client.client_id,
+                resource_id=auth.grant.resource_id,
+                resource_code=auth.grant.resource_code,
+                version_no=auth.grant.version_no,
+                items=json.dumps([i.code for i in auth.items]),
+                format=f.value,
+                encoding=enc,
+                state=JobState.QUEUED.value,
+                purpose=auth.purpose,
+                end_user=auth.end_user,
+                case_no=auth.case_no,
+                call_id=auth.call_id,
+                requested_at=utcnow(),
+            )
+        )
+    enqueue(job_id)
+    with platform.db.read() as conn:
+        job = get_job(conn, job_id)
+    assert job is not None
+    return ExportRequested(
+        job=job,
+        receipt=receipt,
+        headers={**auth.response_headers(), "X-Call-Receipt": receipt.compact},
+    )
+
+
+# 2. Run ---------------------------------------------------------------------------------
+def _out_kind(pool: Pool, item: GrantedItem) -> str:
+    """How an item's masked value is typed in a Parquet file."""
+    col = pool.column(item.code)
+    plain = item.level is MaskLevel.RAW or (
+        item.level is MaskLevel.MASKED
+        and item.sensitivity in (SensitivityKind.NONE.value, SensitivityKind.USCC.value)
+    )
+    if col is not None and plain:
+        if col.type == ItemType.INTEGER.value:
+            return "int64"
+        if col.type == ItemType.BOOLEAN.value:
+            return "bool"
+    return "string"
+
+
+def _stream_to_file(platform: Platform, auth: Authorised, job: ExportJob, path: Path) -> int:
+    """Write the grant's live pool rows, masked, to ``path``; returns the row count."""
+    rows = 0
+    with platform.db.read() as conn:
+        pool = pool_for_version(conn, auth.grant.resource_id, auth.grant.version_no)
+        if pool is None:
+            raise errors.no_pool()
+        table = pool_table(pool)
+        # the plan's maskers in its order; an item the pool lacks leaves as null
+        maskers = [fn for _, fn in auth.plan.steps]
+        columns = [OutColumn(i.code, _out_kind(pool, i)) for i in auth.items]
+        wanted = [
+            table.c[code] if code in table.c else null().label(code) for code, _ in auth.plan.steps
+        ]
+        query = select(*wanted).where(table.c._deleted.is_(False)).order_by(table.c._row_id)
+        writer = open_writer(job.format, path, columns, CsvEncoding(job.encoding))
+        try:
+            result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(query)
+            for part in result.partitions():
+                writer.write([[fn(v) for fn, v in zip(maskers, r, strict=True)] for r in part])
+                rows += len(part)
+        finally:
+            writer.close()
+    return rows
+
+
+def _digest(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+            size += len(block)
+    return h.hexdigest(), size
+
+
+def _mark_failed(platform: Platform, job_id: str, exc: DomainError) -> None:
+    with platform.db.transaction() as tx:
+        tx.conn.execute(
+            update(job_table)
+            .where(job_table.c.id == job_id)
+            .values(
+                state=JobState.FAILED.value,
+                finished_at=utcnow(),
+                error_code=exc.code,
+                error=json.dumps({"zh": exc.message_zh, "en": exc.message_en}, ensure_ascii=False),
+            )
+        )
+
+
+def export_failed() -> DomainError:
+    return Conflict(
+        "导出失败，请重新发起", "the export failed; request it again", code="export_failed"
+    )
+
+
+def run_export(platform: Platform, job_id: str) -> ExportJob:
+    """Produce a queued job's file and signed manifest (idempotent: a job that is no longer
+    queued is returned as it is)."""
+    with platform.db.transaction() as tx:
+        claimed = tx.conn.execute(
+            update(job_table)
+            .where(and_(job_table.c.id == job_id, job_table.c.state == JobState.QUEUED.value))
+            .values(state=JobState.RUNNING.value, started_at=utcnow())
+        ).rowcount
+    with platform.db.read() as conn:
+        job = get_job(conn, job_id)
+        if job is None:
+            raise not_found()
+        if claimed != 1:
+            return job
+        actor = identity_queries.client_actor(conn, job.client_id)
+    guard = guard_for(platform)
+    call = CallHeaders(job.purpose, job.end_user, job.case_no)
+    try:
+        if actor is None:
+            raise errors.grant_wrong_client()
+        with platform.db.read() as conn:
+            auth = guard.authorise(
+                conn, actor, CallRequest(job.grant_id, DeliveryMode.BATCH, call, job.items)
+            )
+    except DomainError as exc:  # the guard recorded the refusal
+        _mark_failed(platform, job.id, exc)
+        return _reload(platform, job.id)
+    out_dir = platform.settings.exports_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    part = out_dir / f".{job.id}.part"
+    final = out_dir / f"{job.id}.{job.format.value}"
+    try:
+        rows = _stream_to_file(platform, auth, job, part)
+        os.replace(part, final)
+    except Exception as exc:
+        part.unlink(missing_ok=True)
+        refusal = exc if isinstance(exc, DomainError) else export_failed()
+        _mark_failed(platform, job.id, refusal)
+        with contextlib.suppress(DomainError):
+            guard.fail(auth, refusal)
+        if not isinstance(exc, DomainError):
+            raise
+        return _reload(platform, job.id)
+    sha256, size = _digest(final)
+    entry, receipt = guard.complete(
+        auth,
+        action=AuditAction.COPY,
+        keys=[],
+        rows=rows,
+        details={"job": job.id, "format": job.format.value, "sha256": sha256, "stage": "produced"},
+    )
+    finished = utcnow()
+    expires = finished + timedelta(seconds=platform.settings.export_link_ttl)
+    manifest = {
+        "v": MANIFEST_VERSION,
+        "job_id": job.id,
+        "grant_id": auth.grant.id,
+        "client_id": auth.client.client_id,
+        "client_system": auth.client.name,
+        "resource": auth.grant.resource_code,
+        "version_no": auth.grant.version_no,
+        "items": [{"code": i.code, "name": i.name, "masking": i.level.value} for i in auth.items],
+        "format": job.format.value,
+        "encoding": job.encoding,
+        "filename": job.download_name,
+        "rows": rows,
+        "size": size,
+        "sha256": sha256,
+        "created_at": iso_utc(entry.occurred_at),
+        "expires_at": iso_utc(expires),
+        "call_id": auth.call_id,
+        "audit_seq": entry.seq,
+        "key_id": platform.keys.key_id,
+    }
+    signature = statements.signature_of(platform.keys, statements.MANIFEST_DOMAIN, manifest)
+    with platform.db.transaction() as tx:
+        tx.conn.execute(
+            update(job_table)
+            .where(job_table.c.id == job.id)
+            .values(
+                state=JobState.DONE.value,
+                finished_at=finished,
+                expires_at=expires,
+                rows=rows,
+                size=size,
+                sha256=sha256,
+                filename=final.name,
+                manifest=statements.canonical(manifest).decode("utf-8"),
+                manifest_signature=signature,
+                receipt=receipt.compact,
+            )
+        )
+    return _reload(platform, job.id)
+
+
+def _reload(platform: Platform, job_id: str) -> ExportJob:
+    with platform.db.read() as conn:
+        job = get_job(conn, job_id)
+    assert job is not None
+    return job
+
+
+# Status and download --------------------------------------------------------------------
+def job_for(platform: Platform, job_id: str, *, actor: Actor) -> ExportJob:
+    """A job of the actor's department (another department's job is not found)."""
+    with platform.db.read() as conn:
+        job = get_job(conn, job_id)
+    if job is None or job.consumer_department_id != actor.department_id:
+        raise not_found()
+    return job
+
+
+def _signer(settings: Settings) -> Signer:
+    return Signer(settings.secret_key, salt=LINK_SALT, digest_method=hashlib.sha256)
+
+
+def link_token(settings: Settings, job: ExportJob) -> str | None:
+    """The signed download token of a finished job: its id and expiry (epoch seconds)."""
+    if job.state is not JobState.DONE or job.expires_at is None:
+        return None
+    return _signer(settings).sign(f"{job.id}.{int(job.expires_at.timestamp())}").decode()
+
+
+def check_link(settings: Settings, job: ExportJob, token: str | None, now: datetime) -> None:
+    try:
+        value = _signer(settings).unsign((token or "").encode()).decode()
+    except (BadSignature, UnicodeDecodeError):
+        raise errors.Gone(
+            "下载链接无效", "the download link is invalid", code="export_link_invalid"
+        ) from None
+    job_id, _, expires = value.rpartition(".")
+    if job_id != job.id or not expires.isdigit():
+        raise errors.Gone(
+            "下载链接无效", "the download link is invalid", code="export_link_invalid"
+        )
+    if now.timestamp() >= int(expires):
+        raise errors.Gone(
+            "下载链接已过期，请重新发起导出",
+            "the download link has expired; request a new export",
+            code="export_link_expired",
+        )
+
+
+@dataclass(frozen=True)
+class Download:
+    path: Path
+    filename: str
+    media_type: str
+    size: int
+    headers: dict[str, str]
+
+
+def download(
+    platform: Platform, job_id: str, *, token: str | None, call: CallHeaders, actor: Actor
+) -> Download:
+    """The export file, through the guard (TRANSMIT, receipted) and the expiring link."""
+    job = job_for(platform, job_id, actor=actor)
+    guard = guard_for(platform)
+    with platform.db.read() as conn:
+        auth = guard.authorise(
+            conn, actor, CallRequest(job.grant_id, DeliveryMode.BATCH, call, job.items)
+        )
+        try:
+            check_link(platform.settings, job, token, utcnow())
+            if job.state is not JobState.DONE or not job.filename:
+                raise Conflict(
+                    "导出任务尚未完成", "the export is not finished", code="export_not_ready"
+                )
+            path = platform.settings.exports_dir / job.filename
+            if not path.is_file():
+                raise errors.Gone(
+                    "导出文件已销毁", "the export file was destroyed", code="export_expired"
+                )
+        except DomainError as exc:
+            guard.fail(auth, exc)
+    _, receipt = guard.complete(
+        auth,
+        action=AuditAction.TRANSMIT,
+        keys=[],
+        rows=job.rows or 0,
+        details={"job": job.id, "format": job.format.value, "sha256": job.sha256},
+    )
+    return Download(
+        path=path,
+        filename=job.download_name,
+        media_type=job.media_type,
+        size=job.size or 0,
+        headers={
+            **auth.response_headers(),
+            "X-Call-Receipt": receipt.compact,
+            "X-Export-SHA256": job.sha256 or "",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def check_manifest(
+    platform: Platform, manifest: dict[str, Any], signature: str, sha256: str | None = None
+) -> statements.Checked:
+    """Verify a manifest's signature, and optionally that a file's SHA-256 is the one it
+    names."""
+    checked = statements.check_detached(
+        platform.keys, statements.MANIFEST_DOMAIN, manifest, signature
+    )
+    if checked.valid and sha256 is not None and sha256.lower() != manifest.get("sha256"):
+        return statements.Checked(False, checked.data, "the file's SHA-256 differs")
+    return checked
+
+
+# Clean-up (daily job) -------------------------------------------------------------------
+def _remover(path: Path) -> Callable[[], None]:
+    def remove() -> None:
+        path.unlink(missing_ok=True)
+
+    return remove
+
+
+def clean_expired(platform: Platform, now: datetime | None = None) -> list[str]:
+    """Destroy the files of exports past their expiry (audited DESTROY, SQ-25 销毁) and
+    stray partial files; returns the job ids cleaned."""
+    now = now or utcnow()
+    with platform.db.read() as conn:
+        due = [
+            _job(r)
+            for r in conn.execute(
+                select(job_table).where(
+                    job_table.c.state == JobState.DONE.value, job_table.c.expires_at <= now
+                )
+            ).all()
+        ]
+    cleaned = []
+    for job in due:
+        with platform.db.transaction() as tx:
+            done = tx.conn.execute(
+                update(job_table)
+                .where(job_table.c.id == job.id, job_table.c.state == JobState.DONE.value)
+                .values(state=JobState.EXPIRED.value, cleaned_at=now)
+            ).rowcount
+            if done != 1:
+                continue
+            audit.record(
+                tx,
+                JOB_ACTOR,
+                AuditAction.DESTROY,
+                "delivery_export",
+                job.id,
+                details={
+                    "grant": job.grant_id,
+                    "resource": job.resource_code,
+                    "rows": job.rows,
+                    "sha256": job.sha256,
+                    "reason": "export link expired",
+                },
+            )
+            if job.filename:
+                tx.after_commit(_remover(platform.settings.exports_dir / job.filename))
+        cleaned.append(job.id)
+    out_dir = platform.settings.exports_dir
+    if out_dir.is_dir():
+        with platform.db.read() as conn:
+            running = {
+                r.id
+                for r in conn.execute(
+                    select(job_table.c.id).where(
+                        job_table.c.state.in_([JobState.QUEUED.value, JobState.RUNNING.value])
+                    )
+                ).all()
+            }
+        for stray in out_dir.glob(".*.part"):
+            if stray.name[1:].split(".", 1)[0] not in running:
+                stray.unlink(missing_ok=True)
+    return cleaned

@@ -1,0 +1,444 @@
+"""The guard every data-service call passes (lookup, verify, and the batch, feed and file
+paths built on it): authorise against the grant, mask, audit with group commit, receipt.
+
+Usage (one ``Guard`` per database per process: ``guard_for(platform)``)::
+
+    guard = guard_for(platform)
+    with platform.db.read() as conn:
+        auth = guard.authorise(conn, actor, CallRequest(grant_id, DeliveryMode.QUERY,
+                                                        call_headers(request.headers)))
+        try:
+            rows = ...  # read only auth.plan.codes from the grant's pool
+        except DomainError as exc:
+            guard.fail(auth, exc)  # audited refusal after authorisation; raises exc
+    out = [auth.plan.apply(r) for r in rows]          # masked at each item's granted level
+    entry, receipt = guard.complete(auth, action=AuditAction.QUERY, keys=[key], rows=len(out))
+    # entry: the durable AuditEntry (seq, hash); receipt: SignedReceipt (.compact / .as_json())
+    # auth.response_headers(): Deprecation / Sunset / X-Replacement-Resource while retiring
+
+``authorise(conn, actor, CallRequest)`` -> ``Authorised`` or raises a ``DomainError``
+after recording the refusal (``AuditAction.ACCESS_DENIED``, no key or value in it). In
+order, it refuses with these codes:
+
+- ``grant_not_found`` (404); ``grant_not_yours`` (403: the grant is another department's);
+  ``grant_wrong_client`` (403: the grant names another client system of the department);
+- ``grant_pending_agreement``, ``grant_suspended``, ``grant_revoked``, ``grant_expired``
+  (403: the status, read from ``share_grant`` on every call, so that a suspension or a
+  revocation bites at the next call, NX-41; ``grant_expired`` also once ``valid_until``
+  has passed, before the daily expiry job has run);
+- ``resource_retired`` (410, SZ-27): the resource is retired, or the cut-off of its
+  transition (``share_grant.transition_until`` / ``resource.transition_ends_on``, the
+  earlier) has passed; the error names the replacement. Until the cut-off the call is
+  served (SZ-19) and ``Authorised.sunset`` is set;
+- ``mode_not_granted`` (403); ``item_not_granted`` (403: ``CallRequest.items`` asks for an
+  item the grant lacks; ``None`` means all granted items);
+- ``purpose_required``, ``end_user_required``, ``case_number_required`` (422: the
+  ``X-Purpose``, ``X-End-User``, ``X-Case-Number`` headers; ``header_too_long``);
+  ``purpose_mismatch`` (403: ``X-Purpose`` must be the grant's purpose code, SQ-21);
+- ``rate_limited`` (429: ``share_grant.rate_limit_per_minute``, per process and service;
+  ``verify`` gets a quarter of it, at least 1 a minute, so that 核验 cannot be used as an
+  oracle); ``quota_exceeded`` (429: ``share_grant.quota_per_day`` authorised calls per
+  Shanghai day, over all modes and processes: the persisted statistics plus the calls in
+  flight in this process).
+
+``Authorised`` carries the call id, the client, the grant (``GrantView``), the mode, the
+granted items asked for, the compiled ``MaskPlan``, purpose / end user / case number, and
+the sunset. ``complete`` writes the call's audit entry (``action``: QUERY for lookup and
+exports, VERIFY for verification; details: grant, resource, version, items, mode, rows, a
+masked key and a keyed key reference, end user) through the group-commit writer, waits
+until it is durable, updates the call statistics in the same flush, and returns the entry
+and the signed receipt (SZ-16.4). ``fail(auth, exc)`` records a refusal that happens after
+authorisation (bad key, no data) and raises ``exc``. ``check_subject(auth, key)`` counts
+verifications of one subject per grant per day (``verify_attempts_exceeded``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any, NoReturn
+from urllib.parse import unquote
+
+from sqlalchemy import Connection
+
+from govshare.audit.group_commit import GroupCommitWriter, PendingEntry, writer_for
+from govshare.audit.keys import PlatformKeys
+from govshare.audit.model import AuditAction, AuditEntry
+from govshare.catalog.model import DeliveryMode
+from govshare.delivery import errors
+from govshare.delivery.limits import DailyCounter, InFlight, TokenBuckets
+from govshare.delivery.masking import MaskPlan, compile_plan, key_ref, pseudonym_key
+from govshare.delivery.model import (
+    CallHeaders,
+    ClientRef,
+    GrantedItem,
+    GrantView,
+    MaskLevel,
+    Sunset,
+)
+from govshare.delivery.queries import client_ref, grant_for_call
+from govshare.delivery.receipts import Receipt, SignedReceipt, keys_digest, sign
+from govshare.delivery.stats import CallStat, flush_stats
+from govshare.kernel.actor import Actor, ActorKind
+from govshare.kernel.clock import SHANGHAI, iso_utc, local_date, utcnow
+from govshare.kernel.errors import DomainError, Unauthenticated, ValidationFailed
+from govshare.kernel.ids import new_id
+from govshare.kernel.masking import SensitivityKind, mask
+from govshare.platform import Platform
+from govshare.storage.engine import Database
+
+PURPOSE_HEADER = "X-Purpose"
+END_USER_HEADER = "X-End-User"
+CASE_HEADER = "X-Case-Number"
+RECEIPT_HEADER = "X-Call-Receipt"
+HEADER_MAX = 100
+VERIFY_RATE_DIVISOR = 4  # verify gets a quarter of the grant's per-minute rate
+VERIFY_PER_SUBJECT_PER_DAY = 10  # verifications of one subject per grant and day
+
+Observer = Callable[[str, str, str, float], None]  # (grant, mode, "ok" or the code, seconds)
+
+
+def _header_text(value: str | None) -> str | None:
+    """A header value as text: percent-encoded UTF-8 (the portable way to send 张三), or
+    raw UTF-8 bytes that arrived as latin-1."""
+    if value is None:
+        return None
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+        value = value.encode("latin-1").decode("utf-8")
+    text = unquote(value).strip()
+    return text or None
+
+
+def call_headers(headers: Mapping[str, str]) -> CallHeaders:
+    """The call context from HTTP headers (case-insensitive mapping)."""
+    return CallHeaders(
+        purpose=_header_text(headers.get(PURPOSE_HEADER)),
+        end_user=_header_text(headers.get(END_USER_HEADER)),
+        case_no=_header_text(headers.get(CASE_HEADER)),
+    )
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    grant_id: str
+    mode: DeliveryMode | str
+    headers: CallHeaders
+    items: tuple[str, ...] | None = None  # None: every granted item
+
+
+@dataclass(frozen=True)
+class Authorised:
+    call_id: str
+    actor: Actor
+    client: ClientRef
+    grant: GrantView
+    mode: str
+    items: tuple[GrantedItem, ...]
+    plan: MaskPlan
+    purpose: str
+    end_user: str
+    case_no: str
+    day: date
+    started: float  # perf_counter at the start of the call
+    sunset: Sunset | None = None
+    _open: list[bool] = field(default_factory=lambda: [True], repr=False)
+
+    def response_headers(self) -> dict[str, str]:
+        """Deprecation (RFC 9745) and Sunset (RFC 8594) while the resource retires."""
+        if self.sunset is None:
+            return {}
+        end = datetime.combine(
+            self.sunset.cut_off + timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI
+        )
+        today = datetime.combine(self.day, datetime.min.time(), tzinfo=SHANGHAI)
+        out = {
+            "Deprecation": f"@{int(today.timestamp())}",
+            "Sunset": format_datetime(end.astimezone(UTC), usegmt=True),
+        }
+        if self.sunset.replacement_code:
+            out["X-Replacement-Resource"] = self.sunset.replacement_code
+        return out
+
+
+class Guard:
+    def __init__(
+        self, db: Database, keys: PlatformKeys, *, writer: GroupCommitWriter | None = None
+    ) -> None:
+        self.keys = keys
+        self.writer = writer or writer_for(db)
+        self.writer.add_hook(flush_stats)
+        self.buckets = TokenBuckets()
+        self.subjects = DailyCounter()
+        self.in_flight = InFlight()
+        self.observe: Observer | None = None
+
+    # Authorisation ---------------------------------------------------------------------
+    def authorise(self, conn: Connection, actor: Actor, request: CallRequest) -> Authorised:
+        started = time.perf_counter()
+        mode = DeliveryMode(request.mode).value
+        day = local_date(utcnow())
+        grant: GrantView | None = None
+        try:
+            if actor.kind is not ActorKind.CLIENT_SYSTEM or actor.department_id is None:
+                raise Unauthenticated(
+                    "请使用业务系统的访问令牌", "a client system token is required"
+                )
+            grant = grant_for_call(conn, request.grant_id, day)
+            if grant is None:
+                raise errors.grant_not_found()
+            if grant.consumer_department_id != actor.department_id:
+                grant = None  # another department's grant: record nothing of it
+                raise errors.grant_not_yours()
+            client = ClientRef("", actor.id, actor.name, actor.department_id)
+            if grant.client_system_id:
+                found = client_ref(conn, actor.id)
+                if found is None or grant.client_system_id not in (found.id, found.client_id):
+                    raise errors.grant_wrong_client()
+                client = found
+            if grant.status != "active":
+                raise errors.grant_status(grant.status)
+            if grant.valid_until < day:
+                raise errors.grant_expired(grant.valid_until)
+            sunset = self._transition(grant, day)
+            if mode not in grant.modes:
+                raise errors.mode_not_granted(mode)
+            items = self._items(grant, request.items)
+            h = request.headers
+            self._required(h)
+            assert h.purpose is not None and h.end_user is not None and h.case_no is not None
+            if h.purpose != grant.purpose:
+                raise errors.purpose_mismatch(grant.purpose)
+            self._rate(grant, mode)
+            if not self.in_flight.admit(grant.id, grant.calls_today, grant.quota_per_day):
+                raise errors.quota_exceeded(grant.quota_per_day)
+        except DomainError as exc:
+            self._record_refusal(actor, request, mode, day, grant, exc, started)
+            raise
+        plan = compile_plan(
+            items,
+            pseudonym_key=(
+                pseudonym_key(self.keys, grant.consumer_department_id)
+                if any(i.level is MaskLevel.PSEUDONYM for i in items)
+                else None
+            ),
+        )
+        return Authorised(
+            call_id=new_id(),
+            actor=actor,
+            client=client,
+            grant=grant,
+            mode=mode,
+            items=items,
+            plan=plan,
+            purpose=h.purpose,
+            end_user=h.end_user,
+            case_no=h.case_no,
+            day=day,
+            started=started,
+            sunset=sunset,
+        )
+
+    @staticmethod
+    def _transition(grant: GrantView, day: date) -> Sunset | None:
+        cut_off = grant.cut_off
+        if grant.resource_status == "retired" or (cut_off is not None and day > cut_off):
+            raise errors.resource_retired(cut_off, grant.replacement_code)
+        if cut_off is None:
+            return None
+        return Sunset(cut_off, grant.replacement_code)
+
+    @staticmethod
+    def _items(grant: GrantView, asked: tuple[str, ...] | None) -> tuple[GrantedItem, ...]:
+        if asked is None:
+            return grant.items
+        wanted = list(dict.fromkeys(asked))
+        missing = [c for c in wanted if grant.item(c) is None]
+        if missing:
+            raise errors.item_not_granted(missing)
+        return tuple(i for c in wanted if (i := grant.item(c)) is not None)
+
+    @staticmethod
+    def _required(h: CallHeaders) -> None:
+        for value, header, code, zh in (
+            (h.purpose, PURPOSE_HEADER, "purpose_required", "数据用途（须与授权用途一致）"),
+            (h.end_user, END_USER_HEADER, "end_user_required", "实际使用数据的工作人员"),
+            (h.case_no, CASE_HEADER, "case_number_required", "办件编号或业务编号"),
+        ):
+            if not value:
+                raise errors.header_required(header, code, zh)
+            if len(value) > HEADER_MAX:
+                raise ValidationFailed(
+                    f"请求头 {header} 过长（最多{HEADER_MAX}个字符）",
+                    f"the {header} header is longer than {HEADER_MAX} characters",
+                    code="header_too_long",
+                    field=header,
+                )
+
+    def _rate(self, grant: GrantView, mode: str) -> None:
+        limit = grant.rate_limit_per_minute
+        if mode == DeliveryMode.VERIFY.value:
+            limit = max(1, limit // VERIFY_RATE_DIVISOR)
+        wait = self.buckets.take(f"{grant.id}:{mode}", limit)
+        if wait:
+            raise errors.rate_limited(limit, wait)
+
+    def check_subject(self, auth: Authorised, key: str) -> str:
+        """Count one verification of ``key`` under the grant today; refuse past the daily
+        limit. Returns the key's keyed reference (for the audit entry)."""
+        ref = key_ref(self.keys, key)
+        if not self.subjects.add(f"{auth.grant.id}:{ref}", auth.day, VERIFY_PER_SUBJECT_PER_DAY):
+            self.fail(auth, errors.verify_attempts_exceeded(VERIFY_PER_SUBJECT_PER_DAY))
+        return ref
+
+    # Recording -------------------------------------------------------------------------
+    def _record_refusal(
+        self,
+        actor: Actor,
+        request: CallRequest,
+        mode: str,
+        day: date,
+        grant: GrantView | None,
+        exc: DomainError,
+        started: float,
+    ) -> None:
+        h = request.headers
+        details: dict[str, Any] = {
+            "code": exc.code,
+            "mode": mode,
+            "grant": request.grant_id if grant is not None else None,
+            "items": list(request.items) if request.items is not None else None,
+            "end_user": (h.end_user or "")[:HEADER_MAX] or None,
+        }
+        stat = CallStat(
+            grant_id=grant.id if grant is not None else None,
+            day=day,
+            mode=mode,
+            consumer_department_id=grant.consumer_department_id if grant else None,
+            resource_id=grant.resource_id if grant else None,
+            error_code=exc.code,
+        )
+        self.writer.append(
+            PendingEntry(
+                actor=actor,
+                action=AuditAction.ACCESS_DENIED,
+                object_type="share_grant",
+                object_id=(request.grant_id if grant is not None else "-")[:64],
+                details=details,
+                purpose=(h.purpose or "")[:HEADER_MAX] or None,
+                case_no=(h.case_no or "")[:HEADER_MAX] or None,
+                payload=stat,
+            )
+        )
+        if self.observe is not None:
+            self.observe(grant.id if grant else "-", mode, exc.code, time.perf_counter() - started)
+
+    def fail(self, auth: Authorised, exc: DomainError) -> NoReturn:
+        """Record a refusal after authorisation (the call is not counted) and raise it."""
+        if auth._open[0]:
+            auth._open[0] = False
+            self.in_flight.release(auth.grant.id)
+        request = CallRequest(
+            auth.grant.id,
+            auth.mode,
+            CallHeaders(auth.purpose, auth.end_user, auth.case_no),
+            tuple(i.code for i in auth.items),
+        )
+        self._record_refusal(
+            auth.actor, request, auth.mode, auth.day, auth.grant, exc, auth.started
+        )
+        raise exc
+
+    def complete(
+        self,
+        auth: Authorised,
+        *,
+        action: AuditAction,
+        keys: Sequence[str],
+        rows: int,
+        key_kind: str = SensitivityKind.ID_CARD.value,
+        details: Mapping[str, Any] | None = None,
+    ) -> tuple[AuditEntry, SignedReceipt]:
+        """Audit the call (group commit: returns once durable) and sign its receipt."""
+        grant = auth.grant
+        latency = time.perf_counter() - auth.started
+        codes = [i.code for i in auth.items]
+        entry_details: dict[str, Any] = {
+            "call": auth.call_id,
+            "grant": grant.id,
+            "resource": grant.resource_code,
+            "version_no": grant.version_no,
+            "items": codes,
+            "mode": auth.mode,
+            "rows": rows,
+            "end_user": auth.end_user,
+            "keys": [str(mask(k, key_kind)) for k in keys[:10]],
+            "key_refs": [key_ref(self.keys, k) for k in keys[:10]],
+            "key_count": len(keys),
+        }
+        if auth.sunset is not None:
+            entry_details["sunset"] = auth.sunset.cut_off.isoformat()
+        entry_details.update(details or {})
+        stat = CallStat(
+            grant_id=grant.id,
+            day=auth.day,
+            mode=auth.mode,
+            consumer_department_id=grant.consumer_department_id,
+            resource_id=grant.resource_id,
+            rows=rows,
+            latency_ms=latency * 1000.0,
+        )
+        try:
+            entry = self.writer.append(
+                PendingEntry(
+                    actor=auth.actor,
+                    action=action,
+                    object_type="delivery_call",
+                    object_id=auth.call_id,
+                    details=entry_details,
+                    purpose=auth.purpose,
+                    case_no=auth.case_no,
+                    payload=stat,
+                )
+            )
+        finally:
+            if auth._open[0]:
+                auth._open[0] = False
+                self.in_flight.release(grant.id)
+        receipt = sign(
+            self.keys,
+            Receipt(
+                call_id=auth.call_id,
+                client_id=auth.client.client_id,
+                client_system=auth.client.name,
+                grant_id=grant.id,
+                resource=grant.resource_code,
+                version_no=grant.version_no,
+                items=tuple(codes),
+                mode=auth.mode,
+                keys_sha256=keys_digest(keys),
+                rows=rows,
+                at=iso_utc(entry.occurred_at),
+                audit_seq=entry.seq,
+                audit_hash=entry.hash,
+                key_id=self.keys.key_id,
+            ),
+        )
+        if self.observe is not None:
+            self.observe(grant.id, auth.mode, "ok", time.perf_counter() - auth.started)
+        return entry, receipt
+
+
+_guards: weakref.WeakKeyDictionary[Database, Guard] = weakref.WeakKeyDictionary()
+
+
+def guard_for(platform: Platform) -> Guard:
+    """The process-wide guard of a platform's database."""
+    guard = _guards.get(platform.db)
+    if guard is None:
+        guard = _guards.setdefault(platform.db, Guard(platform.db, platform.keys))
+    return guard

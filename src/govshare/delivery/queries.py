@@ -1,0 +1,266 @@
+"""Read side of the data services: the grant as a call sees it, the client system, the
+data pool of a grant's resource version, records by key, and call statistics.
+
+The grant is read with its own select on ``share_grant`` (not through the sharing
+package's model), one indexed primary-key lookup per call, so that a status change is
+seen at the very next call (NX-41).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Date, String, Table, bindparam, func, select
+from sqlalchemy.orm import aliased
+
+from govshare.aggregation.pools import Pool, pools_of
+from govshare.catalog.tables import data_item, resource, resource_version
+from govshare.delivery.masking import level_of
+from govshare.delivery.model import ClientRef, GrantedItem, GrantView
+from govshare.delivery.tables import delivery_call_stat, delivery_error_stat
+from govshare.identity.tables import client_system
+from govshare.sharing.tables import share_grant
+
+
+@dataclass(frozen=True)
+class _ItemMeta:
+    sensitivity: str
+    name: str
+
+
+class _VersionItems:
+    """Data items of published versions (immutable once published), cached per version."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._cache: OrderedDict[str, dict[str, _ItemMeta]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, conn: Connection, version_id: str) -> dict[str, _ItemMeta]:
+        with self._lock:
+            hit = self._cache.get(version_id)
+            if hit is not None:
+                self._cache.move_to_end(version_id)
+                return hit
+        rows = conn.execute(
+            select(data_item.c.code, data_item.c.sensitivity, data_item.c.name).where(
+                data_item.c.version_id == version_id
+            )
+        ).all()
+        found = {str(r.code): _ItemMeta(str(r.sensitivity), str(r.name)) for r in rows}
+        with self._lock:
+            self._cache[version_id] = found
+            while len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return found
+
+
+_version_items = _VersionItems()
+
+
+def client_ref(conn: Connection, client_id: str) -> ClientRef | None:
+    """An active client system by its OAuth client id (None when unknown or revoked)."""
+    row = conn.execute(
+        select(
+            client_system.c.id,
+            client_system.c.client_id,
+            client_system.c.name,
+            client_system.c.department_id,
+            client_system.c.active,
+        ).where(client_system.c.client_id == client_id)
+    ).first()
+    if row is None or not row.active:
+        return None
+    return ClientRef(str(row.id), str(row.client_id), str(row.name), str(row.department_id))
+
+
+def _grant_statement() -> Any:
+    """One statement for the call's grant, built once (the hot path binds two values)."""
+    replacement = aliased(resource)
+    calls_today = (
+        select(func.coalesce(func.sum(delivery_call_stat.c.calls), 0))
+        .where(delivery_call_stat.c.grant_id == share_grant.c.id)
+        .where(delivery_call_stat.c.day == bindparam("today", type_=Date()))
+        .scalar_subquery()
+    )
+    return (
+        select(
+            share_grant.c.id,
+            share_grant.c.consumer_department_id,
+            share_grant.c.client_system_id,
+            share_grant.c.resource_id,
+            share_grant.c.version_id,
+            share_grant.c["items"],
+            share_grant.c.modes,
+            share_grant.c.purpose,
+            share_grant.c.valid_until,
+            share_grant.c.status,
+            share_grant.c.rate_limit_per_minute,
+            share_grant.c.quota_per_day,
+            share_grant.c.transition_until,
+            share_grant.c.replacement_code,
+            resource.c.code.label("resource_code"),
+            resource.c.status.label("resource_status"),
+            resource.c.provider_department_id,
+            resource.c.transition_ends_on,
+            replacement.c.code.label("resource_replacement_code"),
+            resource_version.c.version_no,
+            calls_today.label("calls_today"),
+        )
+        .select_from(share_grant)
+        .join(resource, resource.c.id == share_grant.c.resource_id)
+        .join(resource_version, resource_version.c.id == share_grant.c.version_id)
+        .outerjoin(replacement, replacement.c.id == resource.c.replacement_resource_id)
+        .where(share_grant.c.id == bindparam("grant_id", type_=String()))
+    )
+
+
+_GRANT = _grant_statement()
+
+
+def grant_for_call(conn: Connection, grant_id: str, today: date) -> GrantView | None:
+    """The grant with its resource, version, replacement and today's call count."""
+    row = conn.execute(_GRANT, {"grant_id": grant_id, "today": today}).first()
+    if row is None:
+        return None
+    meta = _version_items.get(conn, str(row.version_id))
+    items = []
+    for raw in json.loads(row.items):
+        code = str(raw["code"])
+        m = meta.get(code)
+        items.append(
+            GrantedItem(
+                code=code,
+                level=level_of(raw.get("masking")),
+                sensitivity=m.sensitivity if m else "secret",  # unknown: fail closed
+                name=m.name if m else code,
+            )
+        )
+    return GrantView(
+        id=str(row.id),
+        consumer_department_id=str(row.consumer_department_id),
+        client_system_id=row.client_system_id,
+        resource_id=str(row.resource_id),
+        resource_code=str(row.resource_code),
+        resource_status=str(row.resource_status),
+        provider_department_id=str(row.provider_department_id),
+        version_id=str(row.version_id),
+        version_no=int(row.version_no),
+        items=tuple(items),
+        modes=tuple(json.loads(row.modes)),
+        purpose=str(row.purpose),
+        valid_until=row.valid_until,
+        status=str(row.status),
+        rate_limit_per_minute=int(row.rate_limit_per_minute or 0),
+        quota_per_day=int(row.quota_per_day or 0),
+        transition_until=row.transition_until,
+        resource_transition_ends_on=row.transition_ends_on,
+        replacement_code=row.replacement_code or row.resource_replacement_code,
+        calls_today=int(row.calls_today or 0),
+    )
+
+
+# Pools ----------------------------------------------------------------------------------
+_tables: dict[tuple[str, str], Table] = {}
+_tables_lock = threading.Lock()
+
+
+def pool_for_version(conn: Connection, resource_id: str, version_no: int) -> Pool | None:
+    """The pool that serves ``version_no`` of a resource: the oldest generation whose
+    newest served version is at least ``version_no`` (a version that only added items is
+    served by the migrated pool; one that changed types opened a newer generation, while
+    grants on the older versions keep reading the old pool through their transition)."""
+    candidates = sorted(pools_of(conn, resource_id), key=lambda p: p.generation)
+    for pool in candidates:
+        if pool.version_no >= version_no:
+            return pool
+    return candidates[-1] if candidates else None
+
+
+def pool_table(pool: Pool) -> Table:
+    """The pool's table object, built once per table layout."""
+    signature = (pool.table_name, json.dumps([c.__dict__ for c in pool.columns]))
+    with _tables_lock:
+        table = _tables.get(signature)
+        if table is None:
+            table = _tables[signature] = pool.table()
+        return table
+
+
+_finds: dict[tuple[str, tuple[str, ...], tuple[str, ...], int], Any] = {}
+
+
+def find_records(
+    conn: Connection, pool: Pool, key: dict[str, str], columns: tuple[str, ...], limit: int = 100
+) -> list[dict[str, Any]]:
+    """Live (not deleted) records whose key columns equal ``key``, only ``columns`` (the
+    statement is built once per pool layout, columns and limit)."""
+    table = pool_table(pool)
+    wanted = tuple(c for c in columns if c in table.c)
+    signature = (pool.table_name, tuple(key), wanted, limit)
+    stmt = _finds.get(signature)
+    if stmt is None or stmt.get_final_froms()[0] is not table:
+        stmt = select(*[table.c[c] for c in wanted]).where(table.c._deleted.is_(False))
+        for code in key:
+            stmt = stmt.where(table.c[code] == bindparam(f"k_{code}"))
+        stmt = stmt.limit(limit)
+        with _tables_lock:
+            _finds[signature] = stmt
+    params = {f"k_{code}": value for code, value in key.items()}
+    return [dict(r._mapping) for r in conn.execute(stmt, params).all()]
+
+
+# Statistics -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DayStat:
+    grant_id: str
+    day: date
+    mode: str
+    calls: int
+    rows: int
+    refusals: int
+    latency_ms_avg: float | None
+
+
+def call_stats(
+    conn: Connection, *, grant_ids: list[str] | None = None, since: date | None = None
+) -> list[DayStat]:
+    q = select(delivery_call_stat).order_by(
+        delivery_call_stat.c.day.desc(), delivery_call_stat.c.grant_id
+    )
+    if grant_ids is not None:
+        q = q.where(delivery_call_stat.c.grant_id.in_(grant_ids))
+    if since is not None:
+        q = q.where(delivery_call_stat.c.day >= since)
+    out = []
+    for r in conn.execute(q).all():
+        calls = int(r.calls)
+        out.append(
+            DayStat(
+                grant_id=str(r.grant_id),
+                day=r.day,
+                mode=str(r.mode),
+                calls=calls,
+                rows=int(r.rows),
+                refusals=int(r.refusals),
+                latency_ms_avg=(float(r.latency_ms_sum) / calls) if calls else None,
+            )
+        )
+    return out
+
+
+def error_stats(conn: Connection, grant_id: str, day: date | None = None) -> dict[str, int]:
+    """Refusals by error code for one grant (over all days, or one day)."""
+    q = (
+        select(delivery_error_stat.c.code, func.sum(delivery_error_stat.c.count))
+        .where(delivery_error_stat.c.grant_id == grant_id)
+        .group_by(delivery_error_stat.c.code)
+    )
+    if day is not None:
+        q = q.where(delivery_error_stat.c.day == day)
+    return {str(code): int(n) for code, n in conn.execute(q).all()}

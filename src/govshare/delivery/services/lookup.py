@@ -1,0 +1,65 @@
+"""Lookup (联机查询/接口): the records of one subject, only the granted items, each masked
+at its granted level (NX-12 least-necessary fields, SZ-16.4 receipt per call)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from govshare.audit.model import AuditAction
+from govshare.catalog.model import DeliveryMode
+from govshare.delivery.guard import CallRequest, guard_for
+from govshare.delivery.model import CallHeaders
+from govshare.delivery.queries import find_records
+from govshare.delivery.receipts import SignedReceipt
+from govshare.delivery.services.common import normalise_key, subject
+from govshare.kernel.actor import Actor
+from govshare.kernel.errors import DomainError
+from govshare.platform import Platform
+
+MAX_RECORDS = 100
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    call_id: str
+    grant_id: str
+    resource: str
+    version_no: int
+    records: list[dict[str, Any]]
+    masking: dict[str, str]  # item code -> level
+    receipt: SignedReceipt
+    headers: dict[str, str]  # receipt, deprecation / sunset
+
+
+def lookup(
+    platform: Platform,
+    grant_id: str,
+    *,
+    key: str | None,
+    items: tuple[str, ...] | None,
+    call: CallHeaders,
+    actor: Actor,
+) -> LookupResult:
+    guard = guard_for(platform)
+    with platform.db.read() as conn:
+        auth = guard.authorise(conn, actor, CallRequest(grant_id, DeliveryMode.QUERY, call, items))
+        try:
+            subj = subject(conn, auth, normalise_key(key))
+            rows = find_records(conn, subj.pool, subj.where(), auth.plan.codes, MAX_RECORDS)
+        except DomainError as exc:
+            guard.fail(auth, exc)
+    records = [auth.plan.apply(r) for r in rows]
+    _, receipt = guard.complete(
+        auth, action=AuditAction.QUERY, keys=[subj.key], rows=len(records), key_kind=subj.kind
+    )
+    return LookupResult(
+        call_id=auth.call_id,
+        grant_id=auth.grant.id,
+        resource=auth.grant.resource_code,
+        version_no=auth.grant.version_no,
+        records=records,
+        masking={code: level.value for code, level in auth.plan.levels.items()},
+        receipt=receipt,
+        headers={**auth.response_headers(), "X-Call-Receipt": receipt.compact},
+    )
