@@ -1,0 +1,286 @@
+"""Benchmarks 1 and 2 (and 7 on PostgreSQL): governed lookup and verification over HTTP
+against Datasette's row JSON and the bare Starlette endpoint (the practical limit).
+
+Every contender is one uvicorn (or Datasette) process on the same database file, loaded by
+the same generator with the same connections, warm-up and duration, cycling through the
+same keys in the same order."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import text
+
+from bench import data, governed
+from bench.config import ROOT, SEED, Config
+from bench.loadgen import Load, LoadError, Request, run_python, run_wrk
+from bench.platform_setup import BenchPlatform
+from bench.results import Report, Row
+from bench.servers import ServerFailed, free_port, serving
+from bench.suite_ingest import pool_table
+
+
+@dataclass
+class Target:
+    """One server process and the loads to run against it."""
+
+    label: str
+    port: int
+    cmd: list[str]
+    ready_path: str
+    env: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    loads: dict[str, list[Request]] = field(default_factory=dict)  # load name -> requests
+
+
+def uvicorn_cmd(cfg: Config, app: str, port: int, *, factory: bool = False) -> list[str]:
+    return [
+        str(cfg.python),
+        "-m",
+        "uvicorn",
+        app,
+        *(["--factory"] if factory else []),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+
+
+def drive(cfg: Config, target: Target, log_dir: Path) -> dict[str, Load]:
+    out: dict[str, Load] = {}
+    with serving(
+        target.cmd,
+        port=target.port,
+        ready_path=target.ready_path,
+        log=log_dir / f"{target.label}.log",
+        env=target.env,
+        cwd=ROOT,
+    ) as base:
+        for name, requests in target.loads.items():
+            prime(base, requests[0], target.headers, target.label)
+            s = cfg.sizes
+            if cfg.loadgen == "wrk":
+                load = run_wrk(
+                    base,
+                    requests,
+                    target.headers,
+                    connections=s.connections,
+                    duration=s.duration,
+                    warmup=s.warmup,
+                    work_dir=log_dir,
+                    label=f"{target.label}-{name}",
+                )
+            else:
+                load = run_python(
+                    base,
+                    requests,
+                    target.headers,
+                    connections=s.connections,
+                    duration=s.duration,
+                    warmup=s.warmup,
+                )
+            if load.errors:
+                raise LoadError(
+                    f"{target.label} {name}: {load.errors} of {load.requests} answers were errors"
+                )
+            out[name] = load
+    return out
+
+
+def prime(base: str, request: Request, headers: dict[str, str], label: str) -> None:
+    """One request before the warm-up: it must succeed (a misconfigured contender stops
+    here with its answer), and first-call set-up is not timed."""
+    req = urllib.request.Request(  # noqa: S310 - the harness's own loopback server
+        base + request.path,
+        data=request.body.encode() if request.body else None,
+        headers=headers,
+        method=request.method,
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 - loopback
+            resp.read()
+    except urllib.error.HTTPError as exc:
+        raise LoadError(
+            f"{label}: {request.method} {request.path} -> {exc.code} {exc.read()[:300]!r}"
+        ) from exc
+
+
+def _try(cfg: Config, target: Target | str, log_dir: Path) -> dict[str, Load] | str:
+    if isinstance(target, str):
+        return target
+    try:
+        return drive(cfg, target, log_dir)
+    except (ServerFailed, LoadError) as exc:
+        return str(exc)
+
+
+def verify_body(key: str, name: str, n: int) -> str:
+    """Every fourth claim is wrong, so that both answers are exercised."""
+    claimed = name if n % 4 else name + "某"
+    return json.dumps({"key": key, "claims": {"name": claimed}}, ensure_ascii=False)
+
+
+def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
+    label = "SQLite" if bp.backend == "sqlite" else "PostgreSQL"
+    keys = data.sample_keys(cfg.csv_path, cfg.sizes.keys, SEED)
+    table = pool_table(bp)
+    log_dir = cfg.work_dir / f"http-{bp.backend}"
+    details: dict[str, object] = {}
+    report.details[f"http_{bp.backend}"] = details
+
+    bare_port = free_port()
+    bare = Target(
+        "bare",
+        bare_port,
+        uvicorn_cmd(cfg, "bench.bare_app:app", bare_port),
+        "/health",
+        env={
+            "BENCH_DB": str(bp.sqlite_path) if bp.backend == "sqlite" else bp.url,
+            "BENCH_TABLE": table,
+            "BENCH_KEY": "id_card",
+            "BENCH_COLUMNS": ",".join(data.ITEM_CODES),
+        },
+        headers={"Content-Type": "application/json"},
+        loads={"lookup": [Request("GET", f"/lookup/{k}") for k, _ in keys]},
+    )
+    if bp.backend == "sqlite":  # issue 7 repeats 1, 3 and 4 on PostgreSQL, not 2
+        bare.loads["verify"] = [
+            Request("POST", "/verify", verify_body(k, nm, i)) for i, (k, nm) in enumerate(keys)
+        ]
+    results: dict[str, dict[str, Load] | str] = {"bare": _try(cfg, bare, log_dir)}
+
+    if bp.backend == "sqlite":
+        results["datasette"] = _try(cfg, _datasette(cfg, bp, table, keys), log_dir)
+    results["govshare"] = _try(cfg, governed.http_target(cfg, bp, keys), log_dir)
+
+    for who, res in results.items():
+        details[who] = (
+            res
+            if isinstance(res, str)
+            else {
+                k: {"rps": v.rps, "p50_ms": v.p50_ms, "p99_ms": v.p99_ms, "requests": v.requests}
+                for k, v in res.items()
+            }
+        )
+
+    def get(who: str, load: str) -> tuple[Load | None, str]:
+        res = results.get(who)
+        if res is None:
+            return None, f"{who} not run"
+        if isinstance(res, str):
+            return None, res
+        if load not in res:
+            return None, f"{who} has no {load} endpoint"
+        return res[load], ""
+
+    gov, why_gov = get("govshare", "lookup")
+    bare_l, why_bare = get("bare", "lookup")
+    why = why_gov or why_bare
+    name = f"governed lookup over HTTP ({label})"
+    if bp.backend == "sqlite":
+        ds, why_ds = get("datasette", "lookup")
+        report.add(
+            Row(
+                name,
+                "req/s",
+                gov.rps if gov else None,
+                "Datasette /db/table/<pk>.json",
+                ds.rps if ds else None,
+                3.0,
+                why_missing=why_gov or why_ds,
+            )
+        )
+    report.add(
+        Row(
+            name,
+            "req/s",
+            gov.rps if gov else None,
+            f"bare Starlette point lookup ({label})",
+            bare_l.rps if bare_l else None,
+            0.5,
+            why_missing=why,
+        )
+    )
+    for pct in ("p50", "p99"):
+        report.add(
+            Row(
+                f"governed lookup {pct} latency ({label})",
+                "ms",
+                getattr(gov, f"{pct}_ms") if gov else None,
+                f"bare Starlette point lookup {pct}",
+                getattr(bare_l, f"{pct}_ms") if bare_l else None,
+                0.0,
+                higher_is_better=False,
+                why_missing=why,
+            )
+        )
+    if bp.backend != "sqlite":
+        return  # issue 7 repeats 1, 3 and 4 on PostgreSQL
+    gov_v, why_gov_v = get("govshare", "verify")
+    bare_v, why_bare_v = get("bare", "verify")
+    report.add(
+        Row(
+            f"governed verification (核验) over HTTP ({label})",
+            "req/s",
+            gov_v.rps if gov_v else None,
+            "bare Starlette verify",
+            bare_v.rps if bare_v else None,
+            0.5,
+            why_missing=why_gov_v or why_bare_v,
+        )
+    )
+    for pct in ("p50", "p99"):
+        report.add(
+            Row(
+                f"governed verification {pct} latency ({label})",
+                "ms",
+                getattr(gov_v, f"{pct}_ms") if gov_v else None,
+                f"bare Starlette verify {pct}",
+                getattr(bare_v, f"{pct}_ms") if bare_v else None,
+                0.0,
+                higher_is_better=False,
+                why_missing=why_gov_v or why_bare_v,
+            )
+        )
+
+
+def _datasette(
+    cfg: Config, bp: BenchPlatform, table: str, keys: list[tuple[str, str]]
+) -> Target | str:
+    exe = cfg.peer("datasette")
+    python = cfg.peer("python")
+    if exe is None or python is None:
+        return "Datasette is not installed (run bench/run, or --no-peers was given)"
+    with bp.platform.db.read() as conn:
+        ids: dict[str, int] = {}
+        wanted = [k for k, _ in keys]
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            marks = ", ".join(f":k{j}" for j in range(len(chunk)))
+            for rid, card in conn.execute(
+                text(f"SELECT _row_id, id_card FROM {table} WHERE id_card IN ({marks})"),  # noqa: S608
+                {f"k{j}": k for j, k in enumerate(chunk)},
+            ):
+                ids[str(card)] = int(rid)
+    db_name = bp.sqlite_path.stem
+    port = free_port()
+    cmd = uvicorn_cmd(cfg, "bench.datasette_app:app", port, factory=True)
+    cmd[0] = str(python)
+    return Target(
+        "datasette",
+        port,
+        cmd,
+        "/-/versions.json",
+        env={"BENCH_DATASETTE_DB": str(bp.sqlite_path)},
+        loads={"lookup": [Request("GET", f"/{db_name}/{table}/{ids[k]}.json") for k, _ in keys]},
+    )

@@ -1,0 +1,116 @@
+"""The benchmark harness keeps working (issue 7): the whole pipeline of ``bench/run`` at
+tiny sizes, without the peers or wrk (the asyncio load generator drives the same servers).
+It asserts that every suite ran and that latest.json has the shape of issue 7; never a
+time or a ratio."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from bench import cli
+from bench.results import check_shape
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict, dict]:
+    tmp = tmp_path_factory.mktemp("bench")
+    code = cli.main(
+        [
+            "--quick",
+            "--no-peers",
+            "--loadgen",
+            "python",
+            "--backends",
+            "sqlite",
+            "--no-postgres",
+            "--work-dir",
+            str(tmp / "work"),
+            "--results-dir",
+            str(tmp / "results"),
+        ]
+    )
+    latest = json.loads((tmp / "results" / "latest.json").read_text(encoding="utf-8"))
+    full = json.loads(
+        next(p for p in (tmp / "results").glob("2*.json")).read_text(encoding="utf-8")
+    )
+    return code, latest, full
+
+
+def test_every_suite_ran(run: tuple[int, dict, dict]) -> None:
+    code, _, full = run
+    assert code == 0, full["notes"]
+    assert not [n for n in full["notes"] if " failed: " in n]
+    assert set(full["details"]["seconds"]) == {
+        f"sqlite:{s}" for s in ("ingest", "lookup", "export", "search", "audit")
+    }
+
+
+def test_latest_json_has_the_issue_shape(run: tuple[int, dict, dict]) -> None:
+    _, latest, _ = run
+    check_shape(latest)
+    names = {r["name"] for r in latest["benchmarks"]}
+    for wanted in (
+        "ingest 10,000-row CSV, full validation (SQLite)",
+        "governed lookup over HTTP (SQLite)",
+        "governed verification (核验) over HTTP (SQLite)",
+        "masked CSV export of 9,990 rows (SQLite)",
+        "catalog search p95, 500 entries, 20 queries (SQLite)",
+    ):
+        assert wanted in names, wanted
+
+
+def test_in_process_contenders_have_numbers_and_missing_ones_say_why(
+    run: tuple[int, dict, dict],
+) -> None:
+    _, latest, full = run
+    rows = latest["benchmarks"]
+    by_baseline = {r["baseline"]: r for r in rows}
+    # the practical limits run without any peer
+    for baseline in (
+        "raw executemany, no validation",
+        "bare Starlette point lookup (SQLite)",
+        "bare Starlette verify",
+        "raw Python csv export",
+        "LIKE '%…%' scan, p95 of 20 of the queries",
+    ):
+        assert by_baseline[baseline]["baseline_value"] > 0, baseline
+    # a peer that is not installed is "not available", with its reason, never a number
+    for baseline in ("Datasette /db/table/<pk>.json", "sqlite-utils insert --csv"):
+        row = by_baseline[baseline]
+        assert row["baseline_value"] is None and row["ratio"] is None and row["met"] is False
+    assert any("not installed" in n for n in full["notes"])
+
+
+def test_check_shape_refuses_other_shapes() -> None:
+    good = {
+        "machine": "m",
+        "when": "2026-01-01T00:00:00+00:00",
+        "benchmarks": [
+            {
+                "name": "x",
+                "unit": "req/s",
+                "value": 2.0,
+                "baseline": "y",
+                "baseline_value": 1.0,
+                "ratio": 2.0,
+                "target_ratio": 1.0,
+                "met": True,
+            }
+        ],
+    }
+    check_shape(good)
+    for broken in (
+        {**good, "extra": 1},
+        {**good, "benchmarks": [{**good["benchmarks"][0], "met": "yes"}]},
+        {**good, "benchmarks": [{**good["benchmarks"][0], "value": None}]},
+    ):
+        with pytest.raises(ValueError):
+            check_shape(broken)
+
+
+def test_the_run_script_is_documented() -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert "bench/run" in (root / "README.md").read_text(encoding="utf-8")
+    assert "bench/run" in (root / "docs" / "performance.md").read_text(encoding="utf-8")
