@@ -19,15 +19,13 @@ from sqlalchemy import insert
 from govshare.audit import services as audit
 from govshare.audit.model import AuditAction
 from govshare.catalog import queries as catalog_queries
-from govshare.identity import queries as identity_queries
-from govshare.identity.policy import Permission, can
 from govshare.kernel.actor import Actor
 from govshare.kernel.clock import utcnow
 from govshare.kernel.errors import Forbidden, ValidationFailed
 from govshare.kernel.ids import new_id
 from govshare.sharing import queries
 from govshare.sharing.model import Attachment, AttachmentKind
-from govshare.sharing.services import _provider_staff, authority_of
+from govshare.sharing.services import party_side
 from govshare.sharing.tables import attachment
 from govshare.storage.engine import Database, Transaction
 
@@ -105,13 +103,7 @@ def _may_attach(tx: Transaction, actor: Actor, owner_kind: str, owner_id: str) -
         provider_id = catalog_queries.get_resource(tx.conn, g.resource_id).provider_department_id
     else:
         raise ValidationFailed("附件归属无效", "bad attachment owner", code="attachment_owner")
-    provider = identity_queries.get_department(tx.conn, provider_id)
-    authority = authority_of(tx, provider)
-    if (
-        can(actor, Permission.FILE_DEMAND, department_id=consumer)
-        or _provider_staff(actor, provider_id)
-        or can(actor, Permission.REVIEW_CATALOG, jurisdiction_id=authority.jurisdiction_id)
-    ):
+    if party_side(tx, actor, consumer, provider_id) is not None:
         return
     raise Forbidden("无权上传该附件", "not a party to this application or grant", code="forbidden")
 

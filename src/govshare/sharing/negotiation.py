@@ -21,7 +21,7 @@ from govshare.audit.model import AuditAction
 from govshare.catalog import queries as catalog_queries
 from govshare.catalog.services import profile_for
 from govshare.identity import queries as identity_queries
-from govshare.identity.policy import Permission, can, require
+from govshare.identity.policy import Permission, require
 from govshare.kernel.actor import Actor
 from govshare.kernel.clock import local_date, utcnow
 from govshare.kernel.errors import Conflict, Forbidden, ValidationFailed
@@ -48,10 +48,10 @@ from govshare.sharing.services import (
     _insert_application,
     _intake,
     _open_step,
-    _provider_staff,
     _set_state,
     approval_terms,
     authority_of,
+    party_side,
 )
 from govshare.sharing.tables import negotiation, negotiation_message
 from govshare.storage.engine import Database, Transaction
@@ -78,18 +78,12 @@ def _body(text: str) -> str:
 def _side(tx: Transaction, actor: Actor, app: Application) -> str:
     """Which party ``actor`` speaks for: consumer, provider (incl. its delegated reviewer)
     or authority; Forbidden otherwise."""
-    if can(actor, Permission.FILE_DEMAND, department_id=app.consumer_department_id):
-        return "consumer"
-    if _provider_staff(actor, app.provider_department_id):
-        return "provider"
-    agent = queries.delegated_reviewer_of(tx.conn, app.provider_department_id)
-    if agent is not None and _provider_staff(actor, agent):
-        return "provider"
-    provider = identity_queries.get_department(tx.conn, app.provider_department_id)
-    authority = authority_of(tx, provider)
-    if can(actor, Permission.REVIEW_CATALOG, jurisdiction_id=authority.jurisdiction_id):
-        return "authority"
-    raise Forbidden("不是该申请的当事方", "not a party to this application", code="forbidden")
+    side = party_side(
+        tx, actor, app.consumer_department_id, app.provider_department_id, with_agent=True
+    )
+    if side is None:
+        raise Forbidden("不是该申请的当事方", "not a party to this application", code="forbidden")
+    return side
 
 
 def _dept_of(tx: Transaction, app: Application, side: str) -> str:

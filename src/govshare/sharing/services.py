@@ -44,7 +44,7 @@ from govshare.catalog.model import ResourceStatus, ResourceVersion
 from govshare.catalog.services import deadline_for, profile_for
 from govshare.identity import queries as identity_queries
 from govshare.identity.model import Department
-from govshare.identity.policy import Permission, require
+from govshare.identity.policy import Permission, can, require
 from govshare.kernel.actor import Actor, ActorKind, Role
 from govshare.kernel.clock import local_date, utcnow
 from govshare.kernel.errors import Conflict, Forbidden, ValidationFailed
@@ -120,6 +120,32 @@ def _provider_staff(actor: Actor, department_id: str) -> bool:
         actor.has_role(role, department_id)
         for role in (Role.DEPT_ADMIN, Role.APPROVER, Role.CATALOGUER)
     )
+
+
+def party_side(
+    tx: Transaction,
+    actor: Actor,
+    consumer_id: str,
+    provider_id: str,
+    *,
+    with_agent: bool = False,
+) -> str | None:
+    """Which party of an application or grant ``actor`` acts for: "consumer", "provider"
+    (with ``with_agent``, also the provider's delegated reviewer) or "authority" (of the
+    provider's jurisdiction); None for anyone else."""
+    if can(actor, Permission.FILE_DEMAND, department_id=consumer_id):
+        return "consumer"
+    if _provider_staff(actor, provider_id):
+        return "provider"
+    if with_agent:
+        agent = queries.delegated_reviewer_of(tx.conn, provider_id)
+        if agent is not None and _provider_staff(actor, agent):
+            return "provider"
+    provider = identity_queries.get_department(tx.conn, provider_id)
+    authority = authority_of(tx, provider)
+    if can(actor, Permission.REVIEW_CATALOG, jurisdiction_id=authority.jurisdiction_id):
+        return "authority"
+    return None
 
 
 def _require_authority(actor: Actor, authority: Department) -> None:
