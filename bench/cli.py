@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 import traceback
@@ -119,7 +120,7 @@ def run(cfg: Config) -> Report:
                 log(why)
                 continue
         log(f"{backend}: fresh database, demo departments, bench resource")
-        bp = prepare(backend, cfg.var_dir(backend), cfg.pg_admin_url)
+        bp = prepare(backend, cfg.var_dir(backend), cfg.pg_admin_url, cfg.pg_database)
         try:
             # ingest first: it fills the pool the lookup and export suites read
             for suite in ("ingest", "lookup", "export", "search", "audit"):
@@ -149,6 +150,7 @@ def run(cfg: Config) -> Report:
                 report.write(cfg.results_dir, latest=False)  # progress, overwritten at the end
         finally:
             bp.close()
+    shutil.rmtree(cfg.run_dir, ignore_errors=True)
     report.details["total_seconds"] = round(time.perf_counter() - started, 1)
     return report
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from dataclasses import dataclass, field, replace
@@ -78,8 +79,19 @@ class Config:
     def csv_path(self) -> Path:
         return self.work_dir / f"population-{self.sizes.rows}-{SEED}.csv"
 
+    @property
+    def run_dir(self) -> Path:
+        """What one run writes besides the shared, cached data files: its databases, logs
+        and outputs (per process, so that two runs on one machine never collide; removed
+        at the end of the run)."""
+        return self.work_dir / f"run-{os.getpid()}"
+
+    @property
+    def pg_database(self) -> str:
+        return f"govshare_bench_{os.getpid()}"
+
     def var_dir(self, backend: str) -> Path:
-        return self.work_dir / f"var-{backend}"
+        return self.run_dir / f"var-{backend}"
 
     def peer(self, name: str) -> Path | None:
         if self.peers_bin is None:

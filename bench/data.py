@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ def write_population_csv(path: Path, count: int, seed: int) -> Path:
     if path.exists() and marker.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # concurrent runs write their own
     with tmp.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(HEADERS)

@@ -27,7 +27,6 @@ from govshare.storage.migrate import upgrade
 
 RESOURCE_NAME = "人口基础信息（基准测试）"
 PROVIDER = "公安局"
-BENCH_DB = "govshare_bench"
 
 
 @dataclass
@@ -46,8 +45,17 @@ class BenchPlatform:
     def sqlite_path(self) -> Path:
         return Path(make_url(self.url).database or "")
 
+    pg_admin_url: str | None = None
+
     def close(self) -> None:
+        """Close the platform and drop what the run created (its PostgreSQL database; the
+        run directory is removed by the caller)."""
         self.platform.close()
+        if self.backend == "postgresql" and self.pg_admin_url:
+            with pg_admin(self.pg_admin_url) as admin:
+                admin.execute(
+                    f'DROP DATABASE IF EXISTS "{make_url(self.url).database}" WITH (FORCE)'
+                )
 
 
 def pg_admin(url: str) -> psycopg.Connection:
@@ -82,7 +90,7 @@ def pg_available(admin_url: str | None) -> str:
     return ""
 
 
-def fresh_database(backend: str, var_dir: Path, pg_admin_url: str | None) -> str:
+def fresh_database(backend: str, var_dir: Path, pg_admin_url: str | None, pg_database: str) -> str:
     if var_dir.exists():
         shutil.rmtree(var_dir)
     var_dir.mkdir(parents=True)
@@ -90,9 +98,9 @@ def fresh_database(backend: str, var_dir: Path, pg_admin_url: str | None) -> str
         return f"sqlite:///{var_dir / 'govshare.db'}"
     assert pg_admin_url
     with pg_admin(pg_admin_url) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return pg_url(pg_admin_url, BENCH_DB)
+        admin.execute(f'DROP DATABASE IF EXISTS "{pg_database}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{pg_database}"')
+    return pg_url(pg_admin_url, pg_database)
 
 
 def user_actor(platform: Platform, username: str) -> Actor:
@@ -104,8 +112,10 @@ def user_actor(platform: Platform, username: str) -> Actor:
     return actor
 
 
-def prepare(backend: str, var_dir: Path, pg_admin_url: str | None) -> BenchPlatform:
-    url = fresh_database(backend, var_dir, pg_admin_url)
+def prepare(
+    backend: str, var_dir: Path, pg_admin_url: str | None, pg_database: str
+) -> BenchPlatform:
+    url = fresh_database(backend, var_dir, pg_admin_url, pg_database)
     upgrade(url)
     settings = Settings(
         environment="development",
@@ -152,4 +162,5 @@ def prepare(backend: str, var_dir: Path, pg_admin_url: str | None) -> BenchPlatf
         resource_code=version.code,
         loader=editor,
         loader_username=CATALOG_EDITORS[PROVIDER],
+        pg_admin_url=pg_admin_url,
     )

@@ -19,7 +19,7 @@ def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
     label = "SQLite" if bp.backend == "sqlite" else "PostgreSQL"
     table = pool_table(bp)
     codes = ",".join(data.ITEM_CODES)
-    out_dir = cfg.work_dir / f"export-{bp.backend}"
+    out_dir = cfg.run_dir / f"export-{bp.backend}"
     out_dir.mkdir(parents=True, exist_ok=True)
     details: dict[str, object] = {}
     report.details[f"export_{bp.backend}"] = details

@@ -134,7 +134,7 @@ def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
     label = "SQLite" if bp.backend == "sqlite" else "PostgreSQL"
     keys = data.sample_keys(cfg.csv_path, cfg.sizes.keys, SEED)
     table = pool_table(bp)
-    log_dir = cfg.work_dir / f"http-{bp.backend}"
+    log_dir = cfg.run_dir / f"http-{bp.backend}"
     details: dict[str, object] = {}
     report.details[f"http_{bp.backend}"] = details
 

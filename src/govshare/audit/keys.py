@@ -10,6 +10,7 @@ import base64
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +33,18 @@ def _b64url(data: bytes) -> str:
 class PlatformKeys:
     private_key: Ed25519PrivateKey
 
-    @property
+    # derived once per key object (every receipt and token check reads them)
+    @cached_property
     def public_key(self) -> Ed25519PublicKey:
         return self.private_key.public_key()
 
-    @property
+    @cached_property
     def public_raw(self) -> bytes:
         return self.public_key.public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
 
-    @property
+    @cached_property
     def key_id(self) -> str:
         return hashlib.sha256(self.public_raw).hexdigest()[:16]
 

@@ -6,11 +6,12 @@ its precise code, and a suspension or revocation bites at the next step, NX-41):
 1. ``request_export`` (POST by the client system): authorised, the job is queued and the
    request is audited (EXPORT) and receipted; the job runs on the job queue.
 2. ``run_export`` (the huey task ``govshare.export``; inline when the queue is immediate):
-   authorised again on behalf of the client system, the grant's pool is streamed with a
-   server-side cursor in chunks of ``CHUNK`` rows, each row masked by the grant's
-   ``MaskPlan`` (SQ-26: only the granted items, each at its granted level), into CSV,
-   XLSX, JSON Lines or Parquet under ``<var>/exports``; memory stays constant whatever the
-   pool's size. The copy is audited (COPY, SQ-25 复制) and receipted with its row count,
+   authorised again on behalf of the client system, the grant's pool is streamed through
+   the driver's cursor (server-side on PostgreSQL) in chunks of ``CHUNK`` rows, each chunk
+   masked a column at a time by the grant's ``MaskPlan`` (SQ-26: only the granted items,
+   each at its granted level; the same rules as every other path), into CSV, XLSX, JSON
+   Lines or Parquet under ``<var>/exports``; memory stays constant whatever the pool's
+   size. The copy is audited (COPY, SQ-25 复制) and receipted with its row count,
    and a manifest (row count, SHA-256 and size of the file, grant, resource version, items
    with their masking, format, time, the call and its audit entry) is signed with the
    platform key (``delivery.statements``, domain ``govshare-export-manifest:v1.``).
@@ -24,18 +25,21 @@ its precise code, and a suspension or revocation bites at the next step, NX-41):
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, Signer
-from sqlalchemy import Connection, and_, insert, null, select, update
+from sqlalchemy import Connection, Select, and_, insert, null, select, update
 
 from govshare.aggregation.pools import Pool
 from govshare.audit import services as audit
@@ -45,6 +49,7 @@ from govshare.config import Settings
 from govshare.delivery import errors, statements
 from govshare.delivery.export_formats import (
     MEDIA_TYPES,
+    Columns,
     CsvEncoding,
     ExportFormat,
     OutColumn,
@@ -63,7 +68,8 @@ from govshare.kernel.ids import new_id
 from govshare.kernel.masking import SensitivityKind
 from govshare.platform import Platform
 
-CHUNK = 5000  # rows fetched, masked and written at a time
+CHUNK = 2000  # rows fetched, masked and written at a time (small enough to stay in cache)
+STALE_RUN = timedelta(hours=6)  # a job running longer lost its worker (see recover_interrupted)
 LINK_SALT = "govshare-export-link"
 MANIFEST_VERSION = 1
 JOB_ACTOR = Actor.system("jobs")
@@ -280,6 +286,63 @@ def _out_kind(pool: Pool, item: GrantedItem) -> str:
     return "string"
 
 
+def _fetched(cursor: Any, ahead: bool) -> Iterator[list[Any]]:
+    """``cursor.fetchmany(CHUNK)`` until it is empty. With ``ahead``, the next chunk is
+    fetched in a thread while the caller works on this one (the driver waits for the
+    server without holding the GIL, so the server produces it meanwhile)."""
+    if not ahead:
+        while rows := cursor.fetchmany(CHUNK):
+            yield rows
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="govshare-export") as fetcher:
+        pending = fetcher.submit(cursor.fetchmany, CHUNK)
+        try:
+            while rows := pending.result():
+                pending = fetcher.submit(cursor.fetchmany, CHUNK)
+                yield rows
+        finally:  # stopped early, or a fetch failed: the fetch in flight ends first
+            with contextlib.suppress(Exception):
+                pending.result()
+
+
+def _column_chunks(
+    conn: Connection, query: Select[Any]
+) -> Generator[tuple[int, Columns], None, None]:
+    """The rows of ``query``, ``CHUNK`` at a time, as columns of the values the result would
+    give (each column's type processing applied). Read through the driver's own cursor
+    inside the connection's transaction: on PostgreSQL a server-side (named) cursor, so
+    that memory stays constant, with the next chunk fetched while this one is masked and
+    written; SQLite steps through the statement with ``fetchmany``."""
+    dialect = conn.dialect
+    compiled = query.compile(dialect=dialect)
+    if compiled.params:
+        raise ValueError("an export query takes no parameters")
+    driver = conn.connection.driver_connection  # sqlite3 or psycopg, in this transaction
+    assert driver is not None
+    server_side = dialect.name == "postgresql"
+    name = f"govshare_export_{new_id().lower()}"
+    cursor = driver.cursor(name=name) if server_side else driver.cursor()
+    try:
+        cursor.execute(str(compiled))
+        # per column: take it out of the rows, then the type's result processing if any
+        takers = [
+            (itemgetter(i), column.type.dialect_impl(dialect).result_processor(dialect, d[1]))
+            for i, (column, d) in enumerate(
+                zip(query.selected_columns, cursor.description, strict=True)
+            )
+        ]
+        for rows in _fetched(cursor, ahead=server_side):
+            yield (
+                len(rows),
+                [
+                    list(map(take, rows)) if p is None else list(map(p, map(take, rows)))
+                    for take, p in takers
+                ],
+            )
+    finally:
+        cursor.close()
+
+
 def _stream_to_file(platform: Platform, auth: Authorised, job: ExportJob, path: Path) -> int:
     """Write the grant's live pool rows, masked, to ``path``; returns the row count."""
     rows = 0
@@ -288,22 +351,38 @@ def _stream_to_file(platform: Platform, auth: Authorised, job: ExportJob, path: 
         if pool is None:
             raise errors.no_pool()
         table = pool_table(pool)
-        # the plan's maskers in its order; an item the pool lacks leaves as null
-        maskers = [fn for _, fn in auth.plan.steps]
+        # the plan's maskers over columns, in its order; an item the pool lacks leaves as null
+        maskers = auth.plan.column_maskers()
         columns = [OutColumn(i.code, _out_kind(pool, i)) for i in auth.items]
         wanted = [
-            table.c[code] if code in table.c else null().label(code) for code, _ in auth.plan.steps
+            table.c[code] if code in table.c else null().label(code) for code in auth.plan.codes
         ]
         query = select(*wanted).where(table.c._deleted.is_(False)).order_by(table.c._row_id)
         writer = open_writer(job.format, path, columns, CsvEncoding(job.encoding))
         try:
-            result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(query)
-            for part in result.partitions():
-                writer.write([[fn(v) for fn, v in zip(maskers, r, strict=True)] for r in part])
-                rows += len(part)
+            chunks = contextlib.closing(_column_chunks(conn, query))  # cursor closed first
+            with _no_cycle_collection(), chunks as columns_of_rows:
+                for count, chunk in columns_of_rows:
+                    writer.write([fn(c) for fn, c in zip(maskers, chunk, strict=True)], count)
+                    rows += count
         finally:
             writer.close()
     return rows
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a chunk allocates thousands of short-lived rows
+    and lists and makes no reference cycle, so the collector's passes (over the whole heap
+    of a process with SQLAlchemy loaded) only cost time; reference counting frees every
+    chunk. Resumed afterwards if it was running."""
+    running = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if running:
+            gc.enable()
 
 
 def _digest(path: Path) -> tuple[str, int]:
@@ -333,6 +412,14 @@ def _mark_failed(platform: Platform, job_id: str, exc: DomainError) -> None:
 def export_failed() -> DomainError:
     return Conflict(
         "导出失败，请重新发起", "the export failed; request it again", code="export_failed"
+    )
+
+
+def export_interrupted() -> DomainError:
+    return Conflict(
+        "导出因任务进程中断而未完成，请重新发起",
+        "the export was interrupted (its job worker stopped); request it again",
+        code="export_interrupted",
     )
 
 
@@ -413,9 +500,9 @@ def run_export(platform: Platform, job_id: str) -> ExportJob:
     }
     signature = statements.signature_of(platform.keys, statements.MANIFEST_DOMAIN, manifest)
     with platform.db.transaction() as tx:
-        tx.conn.execute(
+        finished_here = tx.conn.execute(
             update(job_table)
-            .where(job_table.c.id == job.id)
+            .where(job_table.c.id == job.id, job_table.c.state == JobState.RUNNING.value)
             .values(
                 state=JobState.DONE.value,
                 finished_at=finished,
@@ -428,8 +515,69 @@ def run_export(platform: Platform, job_id: str) -> ExportJob:
                 manifest_signature=signature,
                 receipt=receipt.compact,
             )
-        )
+        ).rowcount
+    if finished_here != 1:  # failed meanwhile as interrupted: its file is not kept
+        final.unlink(missing_ok=True)
     return _reload(platform, job.id)
+
+
+def recover_interrupted(
+    platform: Platform, *, enqueue: Enqueue | None = None, started_before: datetime | None = None
+) -> list[str]:
+    """Fail the exports a dead worker left ``running`` (SIGKILL, power cut: huey took the
+    task off the queue when it started, so nothing would ever finish them), destroying their
+    partial or unrecorded file (audited DESTROY); the client requests them again. Returns
+    their ids. ``started_before``: only jobs started before then (None: every running job,
+    for a worker starting on the embedded queue, whose running jobs can only be its dead
+    predecessor's). ``enqueue``: queue again every job still ``queued`` (a crash between
+    the job's insert and its enqueue; a second run of a job is a no-op)."""
+    query = select(job_table).where(job_table.c.state == JobState.RUNNING.value)
+    if started_before is not None:
+        query = query.where(job_table.c.started_at < started_before)
+    with platform.db.read() as conn:
+        stuck = [_job(r) for r in conn.execute(query).all()]
+    refusal = export_interrupted()
+    recovered = []
+    for job in stuck:
+        with platform.db.transaction() as tx:
+            failed = tx.conn.execute(
+                update(job_table)
+                .where(job_table.c.id == job.id, job_table.c.state == JobState.RUNNING.value)
+                .values(
+                    state=JobState.FAILED.value,
+                    finished_at=utcnow(),
+                    error_code=refusal.code,
+                    error=json.dumps(
+                        {"zh": refusal.message_zh, "en": refusal.message_en}, ensure_ascii=False
+                    ),
+                )
+            ).rowcount
+            if failed != 1:
+                continue
+            audit.record(
+                tx,
+                JOB_ACTOR,
+                AuditAction.DESTROY,
+                "delivery_export",
+                job.id,
+                details={
+                    "grant": job.grant_id,
+                    "resource": job.resource_code,
+                    "reason": "export interrupted: its partial file is destroyed",
+                },
+            )
+            out_dir = platform.settings.exports_dir
+            tx.after_commit(_remover(out_dir / f".{job.id}.part"))
+            tx.after_commit(_remover(out_dir / f"{job.id}.{job.format.value}"))
+        recovered.append(job.id)
+    if enqueue is not None:
+        with platform.db.read() as conn:
+            queued = conn.execute(
+                select(job_table.c.id).where(job_table.c.state == JobState.QUEUED.value)
+            ).all()
+        for row in queued:
+            enqueue(row.id)
+    return recovered
 
 
 def _reload(platform: Platform, job_id: str) -> ExportJob:
@@ -556,8 +704,10 @@ def _remover(path: Path) -> Callable[[], None]:
 
 def clean_expired(platform: Platform, now: datetime | None = None) -> list[str]:
     """Destroy the files of exports past their expiry (audited DESTROY, SQ-25 销毁) and
-    stray partial files; returns the job ids cleaned."""
+    stray partial files, and fails the jobs left running by a dead worker long ago
+    (``recover_interrupted``); returns the job ids cleaned."""
     now = now or utcnow()
+    recover_interrupted(platform, started_before=now - STALE_RUN)
     with platform.db.read() as conn:
         due = [
             _job(r)

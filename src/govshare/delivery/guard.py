@@ -14,6 +14,7 @@ Usage (one ``Guard`` per database per process: ``guard_for(platform)``)::
     out = [auth.plan.apply(r) for r in rows]          # masked at each item's granted level
     entry, receipt = guard.complete(auth, action=AuditAction.QUERY, keys=[key], rows=len(out))
     # entry: the durable AuditEntry (seq, hash); receipt: SignedReceipt (.compact / .as_json())
+    # on an event loop: done = guard.submit(auth, ...); entry, receipt = await done.wait()
     # auth.response_headers(): Deprecation / Sunset / X-Replacement-Resource while retiring
 
 ``authorise(conn, actor, CallRequest)`` -> ``Authorised`` or raises a ``DomainError``
@@ -54,10 +55,12 @@ verifications of one subject per grant per day (``verify_attempts_exceeded``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
@@ -81,7 +84,7 @@ from govshare.delivery.model import (
     MaskLevel,
     Sunset,
 )
-from govshare.delivery.queries import client_ref, grant_for_call
+from govshare.delivery.queries import grant_for_call
 from govshare.delivery.receipts import Receipt, SignedReceipt, keys_digest, sign
 from govshare.delivery.stats import CallStat, flush_stats
 from govshare.kernel.actor import Actor, ActorKind
@@ -99,6 +102,7 @@ RECEIPT_HEADER = "X-Call-Receipt"
 HEADER_MAX = 100
 VERIFY_RATE_DIVISOR = 4  # verify gets a quarter of the grant's per-minute rate
 VERIFY_PER_SUBJECT_PER_DAY = 10  # verifications of one subject per grant and day
+PLAN_CACHE_SIZE = 4096  # compiled masking plans kept per process
 
 Observer = Callable[[str, str, str, float], None]  # (grant, mode, "ok" or the code, seconds)
 
@@ -175,6 +179,7 @@ class Guard:
         self.buckets = TokenBuckets()
         self.subjects = DailyCounter()
         self.in_flight = InFlight()
+        self._plans: dict[tuple[tuple[GrantedItem, ...], bytes | None], MaskPlan] = {}
         self.observe: Observer | None = None
 
     # Authorisation ---------------------------------------------------------------------
@@ -194,12 +199,13 @@ class Guard:
             if grant.consumer_department_id != actor.department_id:
                 grant = None  # another department's grant: record nothing of it
                 raise errors.grant_not_yours()
-            client = ClientRef("", actor.id, actor.name, actor.department_id)
-            if grant.client_system_id:
-                found = client_ref(conn, actor.id)
-                if found is None or grant.client_system_id not in (found.id, found.client_id):
-                    raise errors.grant_wrong_client()
-                client = found
+            # the caller is an active client system (checked with its token); a grant
+            # that names a client system serves that system only
+            if grant.client_system_id and grant.client_system_client_id != actor.id:
+                raise errors.grant_wrong_client()
+            client = ClientRef(
+                grant.client_system_id or "", actor.id, actor.name, actor.department_id
+            )
             if grant.status != "active":
                 raise errors.grant_status(grant.status)
             if grant.valid_until < day:
@@ -219,14 +225,16 @@ class Guard:
         except DomainError as exc:
             self._record_refusal(actor, request, mode, day, grant, exc, started)
             raise
-        plan = compile_plan(
-            items,
-            pseudonym_key=(
-                pseudonym_key(self.keys, grant.consumer_department_id)
-                if any(i.level is MaskLevel.PSEUDONYM for i in items)
-                else None
-            ),
+        pkey = (
+            pseudonym_key(self.keys, grant.consumer_department_id)
+            if any(i.level is MaskLevel.PSEUDONYM for i in items)
+            else None
         )
+        plan = self._plans.get((items, pkey))
+        if plan is None:  # compiled once per grant layout (items, levels, pseudonym key)
+            if len(self._plans) >= PLAN_CACHE_SIZE:
+                self._plans.clear()
+            plan = self._plans[(items, pkey)] = compile_plan(items, pseudonym_key=pkey)
         return Authorised(
             call_id=new_id(),
             actor=actor,
@@ -339,9 +347,7 @@ class Guard:
 
     def fail(self, auth: Authorised, exc: DomainError) -> NoReturn:
         """Record a refusal after authorisation (the call is not counted) and raise it."""
-        if auth._open[0]:
-            auth._open[0] = False
-            self.in_flight.release(auth.grant.id)
+        self._release(auth)
         request = CallRequest(
             auth.grant.id,
             auth.mode,
@@ -353,7 +359,7 @@ class Guard:
         )
         raise exc
 
-    def complete(
+    def submit(
         self,
         auth: Authorised,
         *,
@@ -362,22 +368,25 @@ class Guard:
         rows: int,
         key_kind: str = SensitivityKind.ID_CARD.value,
         details: Mapping[str, Any] | None = None,
-    ) -> tuple[AuditEntry, SignedReceipt]:
-        """Audit the call (group commit: returns once durable) and sign its receipt."""
+    ) -> Completion:
+        """Queue the call's audit entry (group commit) and return at once; the
+        ``Completion`` waits until it is durable (``result()``, or ``await wait()`` on an
+        event loop) and then signs the receipt."""
         grant = auth.grant
         latency = time.perf_counter() - auth.started
-        codes = [i.code for i in auth.items]
+        codes = tuple(i.code for i in auth.items)
+        shown = keys[:10]
         entry_details: dict[str, Any] = {
             "call": auth.call_id,
             "grant": grant.id,
             "resource": grant.resource_code,
             "version_no": grant.version_no,
-            "items": codes,
+            "items": list(codes),
             "mode": auth.mode,
             "rows": rows,
             "end_user": auth.end_user,
-            "keys": [str(mask(k, key_kind)) for k in keys[:10]],
-            "key_refs": [key_ref(self.keys, k) for k in keys[:10]],
+            "keys": [str(mask(k, key_kind)) for k in shown],
+            "key_refs": [key_ref(self.keys, k) for k in shown],
             "key_count": len(keys),
         }
         if auth.sunset is not None:
@@ -393,7 +402,7 @@ class Guard:
             latency_ms=latency * 1000.0,
         )
         try:
-            entry = self.writer.append(
+            future = self.writer.submit(
                 PendingEntry(
                     actor=auth.actor,
                     action=action,
@@ -405,12 +414,64 @@ class Guard:
                     payload=stat,
                 )
             )
+        except BaseException:
+            self._release(auth)
+            raise
+        return Completion(self, auth, future, codes, keys_digest(keys), rows)
+
+    def complete(
+        self,
+        auth: Authorised,
+        *,
+        action: AuditAction,
+        keys: Sequence[str],
+        rows: int,
+        key_kind: str = SensitivityKind.ID_CARD.value,
+        details: Mapping[str, Any] | None = None,
+    ) -> tuple[AuditEntry, SignedReceipt]:
+        """Audit the call (group commit: returns once durable) and sign its receipt."""
+        return self.submit(
+            auth, action=action, keys=keys, rows=rows, key_kind=key_kind, details=details
+        ).result()
+
+    def _release(self, auth: Authorised) -> None:
+        if auth._open[0]:
+            auth._open[0] = False
+            self.in_flight.release(auth.grant.id)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A call whose audit entry is queued: wait for it to be durable, then the receipt."""
+
+    guard: Guard
+    auth: Authorised
+    future: Future[AuditEntry]
+    codes: tuple[str, ...]
+    keys_sha256: str
+    rows: int
+
+    def result(self, timeout: float = 60.0) -> tuple[AuditEntry, SignedReceipt]:
+        """Block until the entry is durable (threads, CLI, workers)."""
+        try:
+            entry = self.future.result(timeout=timeout)
         finally:
-            if auth._open[0]:
-                auth._open[0] = False
-                self.in_flight.release(grant.id)
+            self.guard._release(self.auth)
+        return entry, self._receipt(entry)
+
+    async def wait(self) -> tuple[AuditEntry, SignedReceipt]:
+        """Await durability without holding a thread (the HTTP hot path)."""
+        try:
+            entry = await asyncio.wrap_future(self.future)
+        finally:
+            self.guard._release(self.auth)
+        return entry, self._receipt(entry)
+
+    def _receipt(self, entry: AuditEntry) -> SignedReceipt:
+        auth, guard = self.auth, self.guard
+        grant = auth.grant
         receipt = sign(
-            self.keys,
+            guard.keys,
             Receipt(
                 call_id=auth.call_id,
                 client_id=auth.client.client_id,
@@ -418,19 +479,19 @@ class Guard:
                 grant_id=grant.id,
                 resource=grant.resource_code,
                 version_no=grant.version_no,
-                items=tuple(codes),
+                items=self.codes,
                 mode=auth.mode,
-                keys_sha256=keys_digest(keys),
-                rows=rows,
+                keys_sha256=self.keys_sha256,
+                rows=self.rows,
                 at=iso_utc(entry.occurred_at),
                 audit_seq=entry.seq,
                 audit_hash=entry.hash,
-                key_id=self.keys.key_id,
+                key_id=guard.keys.key_id,
             ),
         )
-        if self.observe is not None:
-            self.observe(grant.id, auth.mode, "ok", time.perf_counter() - auth.started)
-        return entry, receipt
+        if guard.observe is not None:
+            guard.observe(grant.id, auth.mode, "ok", time.perf_counter() - auth.started)
+        return receipt
 
 
 _guards: weakref.WeakKeyDictionary[Database, Guard] = weakref.WeakKeyDictionary()

@@ -56,6 +56,7 @@ class GrantView:
     resource_transition_ends_on: date | None  # the retiring resource's cut-off
     replacement_code: str | None  # the resource that replaces a retiring one
     calls_today: int  # authorised calls so far today (Asia/Shanghai day), all modes
+    client_system_client_id: str | None = None  # OAuth client id of the named client system
 
     def item(self, code: str) -> GrantedItem | None:
         return next((i for i in self.items if i.code == code), None)

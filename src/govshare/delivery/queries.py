@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Date, String, Table, bindparam, func, select
+from sqlalchemy import Connection, Date, String, Table, bindparam, func, or_, select
 from sqlalchemy.orm import aliased
 
 from govshare.aggregation.pools import Pool, pools_of
 from govshare.catalog.tables import data_item, resource, resource_version
 from govshare.delivery.masking import level_of
-from govshare.delivery.model import ClientRef, GrantedItem, GrantView
+from govshare.delivery.model import GrantedItem, GrantView
 from govshare.delivery.tables import delivery_call_stat, delivery_error_stat
 from govshare.identity.tables import client_system
 from govshare.sharing.tables import share_grant
@@ -63,22 +63,6 @@ class _VersionItems:
 _version_items = _VersionItems()
 
 
-def client_ref(conn: Connection, client_id: str) -> ClientRef | None:
-    """An active client system by its OAuth client id (None when unknown or revoked)."""
-    row = conn.execute(
-        select(
-            client_system.c.id,
-            client_system.c.client_id,
-            client_system.c.name,
-            client_system.c.department_id,
-            client_system.c.active,
-        ).where(client_system.c.client_id == client_id)
-    ).first()
-    if row is None or not row.active:
-        return None
-    return ClientRef(str(row.id), str(row.client_id), str(row.name), str(row.department_id))
-
-
 def _grant_statement() -> Any:
     """One statement for the call's grant, built once (the hot path binds two values)."""
     replacement = aliased(resource)
@@ -86,6 +70,17 @@ def _grant_statement() -> Any:
         select(func.coalesce(func.sum(delivery_call_stat.c.calls), 0))
         .where(delivery_call_stat.c.grant_id == share_grant.c.id)
         .where(delivery_call_stat.c.day == bindparam("today", type_=Date()))
+        .scalar_subquery()
+    )
+    grant_client = (  # the OAuth client id of the client system the grant names
+        select(client_system.c.client_id)
+        .where(
+            or_(
+                client_system.c.id == share_grant.c.client_system_id,
+                client_system.c.client_id == share_grant.c.client_system_id,
+            )
+        )
+        .limit(1)
         .scalar_subquery()
     )
     return (
@@ -111,6 +106,7 @@ def _grant_statement() -> Any:
             replacement.c.code.label("resource_replacement_code"),
             resource_version.c.version_no,
             calls_today.label("calls_today"),
+            grant_client.label("client_system_client_id"),
         )
         .select_from(share_grant)
         .join(resource, resource.c.id == share_grant.c.resource_id)
@@ -162,12 +158,12 @@ def grant_for_call(conn: Connection, grant_id: str, today: date) -> GrantView | 
         resource_transition_ends_on=row.transition_ends_on,
         replacement_code=row.replacement_code or row.resource_replacement_code,
         calls_today=int(row.calls_today or 0),
+        client_system_client_id=row.client_system_client_id,
     )
 
 
 # Pools ----------------------------------------------------------------------------------
-_tables: dict[tuple[str, str], Table] = {}
-_tables_lock = threading.Lock()
+_finds_lock = threading.Lock()
 
 
 def pool_for_version(conn: Connection, resource_id: str, version_no: int) -> Pool | None:
@@ -183,36 +179,34 @@ def pool_for_version(conn: Connection, resource_id: str, version_no: int) -> Poo
 
 
 def pool_table(pool: Pool) -> Table:
-    """The pool's table object, built once per table layout."""
-    signature = (pool.table_name, json.dumps([c.__dict__ for c in pool.columns]))
-    with _tables_lock:
-        table = _tables.get(signature)
-        if table is None:
-            table = _tables[signature] = pool.table()
-        return table
+    """The pool's table object (one per table layout: ``Pool.table`` caches it)."""
+    return pool.table()
 
 
-_finds: dict[tuple[str, tuple[str, ...], tuple[str, ...], int], Any] = {}
+_finds: dict[tuple[str, tuple[str, ...], tuple[str, ...], int], tuple[Table, Any]] = {}
 
 
 def find_records(
     conn: Connection, pool: Pool, key: dict[str, str], columns: tuple[str, ...], limit: int = 100
 ) -> list[dict[str, Any]]:
     """Live (not deleted) records whose key columns equal ``key``, only ``columns`` (the
-    statement is built once per pool layout, columns and limit)."""
+    statement is built once per pool layout, columns and limit, so that SQLAlchemy's
+    compiled cache serves every later call)."""
     table = pool_table(pool)
-    wanted = tuple(c for c in columns if c in table.c)
-    signature = (pool.table_name, tuple(key), wanted, limit)
-    stmt = _finds.get(signature)
-    if stmt is None or stmt.get_final_froms()[0] is not table:
+    signature = (pool.table_name, tuple(key), columns, limit)
+    found = _finds.get(signature)
+    if found is None or found[0] is not table:
+        wanted = [c for c in columns if c in table.c]
         stmt = select(*[table.c[c] for c in wanted]).where(table.c._deleted.is_(False))
         for code in key:
             stmt = stmt.where(table.c[code] == bindparam(f"k_{code}"))
-        stmt = stmt.limit(limit)
-        with _tables_lock:
-            _finds[signature] = stmt
+        found = (table, stmt.limit(limit))
+        with _finds_lock:
+            _finds[signature] = found
     params = {f"k_{code}": value for code, value in key.items()}
-    return [dict(r._mapping) for r in conn.execute(stmt, params).all()]
+    result = conn.execute(found[1], params)
+    names = list(result.keys())
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
 # Statistics -----------------------------------------------------------------------------

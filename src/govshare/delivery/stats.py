@@ -41,8 +41,36 @@ def _bucket(ms: float) -> str:
     return "lat_over"
 
 
-def _insert(tx: Transaction) -> Any:
-    return postgresql.insert if tx.conn.dialect.name == "postgresql" else sqlite.insert
+COUNTERS = (
+    "calls",
+    "rows",
+    "refusals",
+    "latency_ms_sum",
+    *(f"lat_{b}" for b in LATENCY_BUCKETS_MS),
+    "lat_over",
+)
+_upserts: dict[str, tuple[Any, Any]] = {}
+
+
+def _statements(dialect: str) -> tuple[Any, Any]:
+    """The two upserts (call counters, refusal counts), built once per dialect and run
+    with executemany, so that a flush compiles nothing."""
+    found = _upserts.get(dialect)
+    if found is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        t, e = delivery_call_stat, delivery_error_stat
+        calls = insert(t)
+        calls = calls.on_conflict_do_update(
+            index_elements=[t.c.grant_id, t.c.day, t.c.mode],
+            set_={c: t.c[c] + calls.excluded[c] for c in COUNTERS},
+        )
+        errors = insert(e)
+        errors = errors.on_conflict_do_update(
+            index_elements=[e.c.grant_id, e.c.day, e.c.mode, e.c.code],
+            set_={"count": e.c.count + errors.excluded["count"]},
+        )
+        found = _upserts[dialect] = (calls, errors)
+    return found
 
 
 def flush_stats(tx: Transaction, done: Sequence[tuple[PendingEntry, AuditEntry]]) -> None:
@@ -81,28 +109,14 @@ def flush_stats(tx: Transaction, done: Sequence[tuple[PendingEntry, AuditEntry]]
             row["rows"] += stat.rows
             row["latency_ms_sum"] += stat.latency_ms
             row[_bucket(stat.latency_ms)] += 1
-    insert = _insert(tx)
-    t = delivery_call_stat
-    counters = [
-        "calls",
-        "rows",
-        "refusals",
-        "latency_ms_sum",
-        *(f"lat_{b}" for b in LATENCY_BUCKETS_MS),
-        "lat_over",
-    ]
-    for values in calls.values():
-        stmt = insert(t).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[t.c.grant_id, t.c.day, t.c.mode],
-            set_={c: t.c[c] + stmt.excluded[c] for c in counters},
+    calls_stmt, errors_stmt = _statements(tx.conn.dialect.name)
+    if calls:
+        tx.conn.execute(calls_stmt, list(calls.values()))
+    if errors:
+        tx.conn.execute(
+            errors_stmt,
+            [
+                {"grant_id": g, "day": d, "mode": m, "code": c, "count": n}
+                for (g, d, m, c), n in errors.items()
+            ],
         )
-        tx.conn.execute(stmt)
-    e = delivery_error_stat
-    for (grant_id, day, mode, code), n in errors.items():
-        stmt = insert(e).values(grant_id=grant_id, day=day, mode=mode, code=code, count=n)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[e.c.grant_id, e.c.day, e.c.mode, e.c.code],
-            set_={"count": e.c.count + stmt.excluded["count"]},
-        )
-        tx.conn.execute(stmt)

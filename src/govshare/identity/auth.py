@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -70,23 +72,56 @@ def issue_client_token(
     return AccessToken(token=token, expires_at=exp, jti=jti)
 
 
+class _VerifiedTokens:
+    """Tokens whose signature, issuer and type were already checked, so that a client
+    system's every call does not re-verify the same Ed25519 signature. Keyed by the
+    verifying key and the exact token text; bounded (least recently used out). Expiry is
+    checked on every call, and revocation of the client system is read from the database
+    on every call by the caller, so the cache changes neither."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._claims: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> dict[str, Any] | None:
+        with self._lock:
+            claims = self._claims.get(key)
+            if claims is not None:
+                self._claims.move_to_end(key)
+            return claims
+
+    def put(self, key: tuple[str, str], claims: dict[str, Any]) -> None:
+        with self._lock:
+            self._claims[key] = claims
+            while len(self._claims) > self._size:
+                self._claims.popitem(last=False)
+
+
+_verified = _VerifiedTokens()
+
+
 def decode_client_token(keys: PlatformKeys, token: str, *, now: datetime) -> dict[str, Any]:
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            keys.public_key,
-            algorithms=["EdDSA"],
-            issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub", "jti"], "verify_exp": False},
-        )
-    except jwt.PyJWTError as exc:
-        raise Unauthenticated(
-            "访问令牌无效", "the access token is invalid", code="token_invalid"
-        ) from exc
-    if claims.get("typ") != "client":
-        raise Unauthenticated("访问令牌类型错误", "wrong token type", code="token_invalid")
+    cache_key = (keys.key_id, token)
+    claims = _verified.get(cache_key)
+    if claims is None:
+        try:
+            claims = jwt.decode(
+                token,
+                keys.public_key,
+                algorithms=["EdDSA"],
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "jti"], "verify_exp": False},
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(
+                "访问令牌无效", "the access token is invalid", code="token_invalid"
+            ) from exc
+        if claims.get("typ") != "client":
+            raise Unauthenticated("访问令牌类型错误", "wrong token type", code="token_invalid")
+        _verified.put(cache_key, claims)
     if int(claims["exp"]) <= int(now.timestamp()):
         raise Unauthenticated(
             "访问令牌已过期", "the access token has expired", code="token_expired"
         )
-    return claims
+    return dict(claims)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, bindparam, select
 
 from govshare.identity.model import (
     ClientSystem,
@@ -229,17 +229,18 @@ def get_client_system(conn: Connection, client_pk: str) -> ClientSystem:
     return _client(row)
 
 
+_CLIENT_ACTOR = select(
+    client_system.c.id,
+    client_system.c.client_id,
+    client_system.c.name,
+    client_system.c.department_id,
+    client_system.c.active,
+).where(client_system.c.client_id == bindparam("client_id"))  # built once: read per call
+
+
 def client_actor(conn: Connection, client_id: str) -> Actor | None:
     """The acting identity of a client system, or None if unknown or revoked (checked per call)."""
-    row = conn.execute(
-        select(
-            client_system.c.id,
-            client_system.c.client_id,
-            client_system.c.name,
-            client_system.c.department_id,
-            client_system.c.active,
-        ).where(client_system.c.client_id == client_id)
-    ).first()
+    row = conn.execute(_CLIENT_ACTOR, {"client_id": client_id}).first()
     if row is None or not row.active:
         return None
     return Actor(

@@ -3,13 +3,15 @@
 Kinds match the data-item sensitivity kinds of the catalog. ``mask`` keeps just enough
 to recognise a value (the way a bank statement shows a card number); ``fingerprint``
 gives a keyed-free stable hash for correlating log lines without revealing the value.
+Each rule is written once, over a column (``column_rule_for``: a batch export masks a
+chunk of rows a column at a time); ``mask`` and ``rule_for`` apply it to one value.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -24,12 +26,6 @@ class SensitivityKind(StrEnum):
     EMAIL = "email"
     USCC = "uscc"
     SECRET = "secret"  # noqa: S105 - a kind, not a secret
-
-
-def _keep(value: str, head: int, tail: int, fill: str = "*") -> str:
-    if len(value) <= head + tail:
-        return fill * len(value)
-    return value[:head] + fill * (len(value) - head - tail) + (value[-tail:] if tail else "")
 
 
 # 复姓: compound surnames kept whole when a name is masked (the common ones).
@@ -99,46 +95,163 @@ COMPOUND_SURNAMES = frozenset(
 
 # Where the district-level part of an address ends: the first 区 (not 自治区, 特别行政区,
 # 地区 at the province / prefecture level, nor 社区 / 小区 below the district), 县 or 旗.
-_DISTRICT_END = re.compile(r"(?<!自治)(?<!行政)(?<![地社小])区|县|旗")
+# (The lookbehinds follow the character, so that the search can skip to the candidates.)
+_DISTRICT_END = re.compile(r"区(?<!自治区)(?<!行政区)(?<![地社小]区)|[县旗]")
 # Failing that, a county-level city (县级市) ends at its 市: the last 市 among the first
 # two, not the 市 of a street-level word (市场, 超市, 城市).
-_CITY_END = re.compile(r"(?<![超城])市(?!场)")
+_CITY_END = re.compile(r"市(?<![超城]市)(?!场)")
 ADDRESS_FILL = "****"
 
+# Column rules -----------------------------------------------------------------------------
+# Each rule is written once, over a column of values (an export masks a chunk of rows one
+# column at a time, with no call per value); the one-value forms below apply the same rule
+# to a column of one. A rule takes non-None values; the rules that read a value as text
+# (``reads_text``) take them as ``str`` (the one-value forms convert with ``str``).
+ColumnRule = Callable[[Sequence[Any]], Sequence[Any]]
 
-def surname_length(name: str) -> int:
-    """1, or 2 for a compound surname (复姓) followed by a given name."""
-    return 2 if len(name) > 2 and name[:2] in COMPOUND_SURNAMES else 1
+
+def _unchanged_column(values: Sequence[Any]) -> Sequence[Any]:
+    return values
 
 
+def _secret_column(values: Sequence[Any]) -> list[str]:
+    return ["******"] * len(values)
+
+
+def _keep_column(head: int, tail: int) -> ColumnRule:
+    """The first ``head`` and last ``tail`` characters, the rest as *; a value no longer
+    than ``head + tail`` is all *."""
+    shown = head + tail
+
+    def keep(texts: Sequence[str]) -> list[str]:
+        lengths = set(map(len, texts))
+        if len(lengths) == 1 and (n := lengths.pop()) > shown:
+            # one length (ID card, mobile numbers): one fill for the whole column
+            fill, cut = "*" * (n - shown), n - tail
+            return [f"{s[:head]}{fill}{s[cut:]}" for s in texts]
+        return [
+            f"{s[:head]}{'*' * (n - shown)}{s[n - tail :]}" if (n := len(s)) > shown else "*" * n
+            for s in texts
+        ]
+
+    return keep
+
+
+# first characters of the compound surnames: most names need no two-character look-up
+_COMPOUND_FIRST = frozenset(s[0] for s in COMPOUND_SURNAMES)
+
+
+def _name_column(texts: Sequence[str]) -> list[str]:
+    """The surname, a compound surname (复姓) followed by a given name whole, the rest as *;
+    a value of one character (or none) is a single *."""
+    first, compound = _COMPOUND_FIRST, COMPOUND_SURNAMES
+    return [
+        (s[:2] if n > 2 and s[0] in first and s[:2] in compound else s[0]).ljust(n, "*")
+        if (n := len(s)) > 1
+        else "*"
+        for s in texts
+    ]
+
+
+def _district_prefixes(texts: Sequence[str]) -> list[str]:
+    out = []
+    search = _DISTRICT_END.search
+    for s in texts:
+        found = search(s)
+        if found is not None:
+            out.append(s[: found.end()])
+        else:
+            cities = [m.end() for m in _CITY_END.finditer(s)][:2]
+            out.append(s[: cities[-1]] if cities else "")
+    return out
+
+
+def _address_column(texts: Sequence[str]) -> list[str]:
+    return [
+        prefix + ADDRESS_FILL if len(prefix) < len(s) else prefix
+        for s, prefix in zip(texts, _district_prefixes(texts), strict=True)
+    ]
+
+
+def _email_column(texts: Sequence[str]) -> list[str]:
+    out = []
+    for s in texts:
+        local, at, domain = s.rpartition("@")
+        out.append(local[:1] + "***@" + domain if at and local and domain else "***")
+    return out
+
+
+_TEXT_RULES: dict[SensitivityKind, ColumnRule] = {
+    SensitivityKind.ID_CARD: _keep_column(6, 4),
+    SensitivityKind.NAME: _name_column,
+    SensitivityKind.MOBILE: _keep_column(3, 4),
+    SensitivityKind.BANK_CARD: _keep_column(6, 4),
+    SensitivityKind.ADDRESS: _address_column,
+    SensitivityKind.EMAIL: _email_column,
+}
+_COLUMN_RULES: dict[SensitivityKind, ColumnRule] = {
+    **_TEXT_RULES,
+    SensitivityKind.NONE: _unchanged_column,
+    SensitivityKind.SECRET: _secret_column,
+    SensitivityKind.USCC: _unchanged_column,  # a legal person's code is public registration data
+}
+
+
+def column_rule_for(kind: SensitivityKind | str) -> ColumnRule:
+    """The rule of ``kind`` over a column of non-None values (as ``str`` when the rule
+    ``reads_text``): a sequence of the masked values in the same order (``values`` itself
+    when the kind keeps them). An unknown kind raises ValueError."""
+    return _COLUMN_RULES[SensitivityKind(kind)]
+
+
+def reads_text(kind: SensitivityKind | str) -> bool:
+    """Whether the rule of ``kind`` reads its values as text (then it takes ``str``)."""
+    return SensitivityKind(kind) in _TEXT_RULES
+
+
+def _one(rule: ColumnRule, *, text: bool) -> Callable[[Any], Any]:
+    if text:
+
+        def one_text(value: Any) -> Any:
+            return rule((str(value),))[0]
+
+        return one_text
+
+    def one(value: Any) -> Any:
+        return rule((value,))[0]
+
+    return one
+
+
+_RULES: dict[SensitivityKind, Callable[[Any], Any]] = {
+    kind: _one(rule, text=kind in _TEXT_RULES) for kind, rule in _COLUMN_RULES.items()
+}
+
+
+def rule_for(kind: SensitivityKind | str) -> Callable[[Any], Any]:
+    """The compiled rule of ``kind`` for one value (for callers that mask many values of
+    one kind); it takes a non-None value. An unknown kind raises ValueError."""
+    return _RULES[SensitivityKind(kind)]
+
+
+# One value --------------------------------------------------------------------------------
 def mask_name(s: str) -> str:
     """Keep the surname: 张** / 欧阳*; a one-character value becomes a single *."""
-    if len(s) <= 1:
-        return "*"
-    keep = surname_length(s)
-    return s[:keep] + "*" * (len(s) - keep)
+    return str(_name_column((s,))[0])
 
 
 def address_district_prefix(s: str) -> str:
     """The address down to its district / county (区/县/旗, or a county-level 市);
     "" when no administrative level can be recognised."""
-    found = _DISTRICT_END.search(s)
-    if found is not None:
-        return s[: found.end()]
-    cities = [m.end() for m in _CITY_END.finditer(s)][:2]
-    return s[: cities[-1]] if cities else ""
+    return _district_prefixes((s,))[0]
 
 
 def mask_address(s: str) -> str:
-    prefix = address_district_prefix(s)
-    return prefix + (ADDRESS_FILL if len(prefix) < len(s) else "")
+    return str(_address_column((s,))[0])
 
 
 def mask_email(s: str) -> str:
-    local, at, domain = s.rpartition("@")
-    if not at or not local or not domain:
-        return "***"
-    return local[:1] + "***@" + domain
+    return str(_email_column((s,))[0])
 
 
 def mask(value: Any, kind: SensitivityKind | str) -> Any:
@@ -156,36 +269,6 @@ def mask(value: Any, kind: SensitivityKind | str) -> Any:
     if value is None:
         return None
     return rule_for(kind)(value)
-
-
-def _unchanged(value: Any) -> Any:
-    return value
-
-
-def _keeper(head: int, tail: int) -> Callable[[Any], str]:
-    def keep(value: Any) -> str:
-        return _keep(str(value), head, tail)
-
-    return keep
-
-
-_RULES: dict[SensitivityKind, Callable[[Any], Any]] = {
-    SensitivityKind.NONE: _unchanged,
-    SensitivityKind.SECRET: lambda _value: "******",
-    SensitivityKind.ID_CARD: _keeper(6, 4),
-    SensitivityKind.NAME: lambda v: mask_name(str(v)),
-    SensitivityKind.MOBILE: _keeper(3, 4),
-    SensitivityKind.BANK_CARD: _keeper(6, 4),
-    SensitivityKind.ADDRESS: lambda v: mask_address(str(v)),
-    SensitivityKind.EMAIL: lambda v: mask_email(str(v)),
-    SensitivityKind.USCC: _unchanged,  # a legal person's code is public registration data
-}
-
-
-def rule_for(kind: SensitivityKind | str) -> Callable[[Any], Any]:
-    """The compiled rule of ``kind`` (for callers that mask many values of one kind); it
-    takes a non-None value. An unknown kind raises ValueError."""
-    return _RULES[SensitivityKind(kind)]
 
 
 def fingerprint(value: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,6 +31,7 @@ from govshare.web.i18n import LOCALES, translations
 from govshare.web.logging import configure_logging, get_logger
 from govshare.web.metrics import metrics
 from govshare.web.nav import unread_notices
+from govshare.web.observe import Observe
 from govshare.web.routes import (
     admin,
     aggregation_api,
@@ -138,26 +138,7 @@ def create_app(
     # outermost: headers and Secure cookies on every response, the scheme settled first
     app.add_middleware(SecurityHeaders, trust_proxy=settings.trust_proxy)
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Any) -> Response:
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        elapsed = time.perf_counter() - started
-        m = metrics()
-        m.requests.labels(request.method, template, str(response.status_code)).inc()
-        m.latency.labels(request.method, template).observe(elapsed)
-        actor = getattr(request.state, "actor", None)
-        log.info(
-            "request",
-            method=request.method,
-            route=template,  # the template, never the raw path or query string
-            status=response.status_code,
-            ms=round(elapsed * 1000, 2),
-            actor=getattr(actor, "id", None),
-        )
-        return response
+    app.add_middleware(Observe)  # outermost: metrics and the request log line
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
@@ -220,7 +201,10 @@ def create_app(
     else:
         log.warning("htmx_missing", hint="run the set-up (npm ci) to install front-end packages")
 
+    # the client-system data services first: routes are matched in order, and these take
+    # most of the traffic (no path of theirs is shared with another router)
     routers = [
+        delivery_api.router,
         system.router,
         auth.router,
         pages.router,
@@ -238,7 +222,6 @@ def create_app(
         sharing_pages.router,
         sharing_grants.router,
         notify.router,
-        delivery_api.router,
         delivery_files.router,
         delivery_pages.router,
     ]

@@ -36,7 +36,13 @@ def get_platform(request: Request) -> Platform:
     return platform
 
 
-PlatformDep = Annotated[Platform, Depends(get_platform)]
+async def _platform(request: Request) -> Platform:
+    """``get_platform`` as a dependency: async, so FastAPI does not hand it to a worker
+    thread on every request."""
+    return get_platform(request)
+
+
+PlatformDep = Annotated[Platform, Depends(_platform)]
 
 
 def locale_of(request: Request) -> str:

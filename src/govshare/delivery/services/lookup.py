@@ -8,7 +8,7 @@ from typing import Any
 
 from govshare.audit.model import AuditAction
 from govshare.catalog.model import DeliveryMode
-from govshare.delivery.guard import CallRequest, guard_for
+from govshare.delivery.guard import CallRequest, Completion, guard_for
 from govshare.delivery.model import CallHeaders
 from govshare.delivery.queries import find_records
 from govshare.delivery.receipts import SignedReceipt
@@ -32,15 +32,14 @@ class LookupResult:
     headers: dict[str, str]  # receipt, deprecation / sunset
 
 
-def lookup(
+def _start(
     platform: Platform,
     grant_id: str,
-    *,
     key: str | None,
     items: tuple[str, ...] | None,
     call: CallHeaders,
     actor: Actor,
-) -> LookupResult:
+) -> tuple[list[dict[str, Any]], Completion]:
     guard = guard_for(platform)
     with platform.db.read() as conn:
         auth = guard.authorise(conn, actor, CallRequest(grant_id, DeliveryMode.QUERY, call, items))
@@ -50,9 +49,16 @@ def lookup(
         except DomainError as exc:
             guard.fail(auth, exc)
     records = [auth.plan.apply(r) for r in rows]
-    _, receipt = guard.complete(
+    done = guard.submit(
         auth, action=AuditAction.QUERY, keys=[subj.key], rows=len(records), key_kind=subj.kind
     )
+    return records, done
+
+
+def _result(
+    records: list[dict[str, Any]], done: Completion, receipt: SignedReceipt
+) -> LookupResult:
+    auth = done.auth
     return LookupResult(
         call_id=auth.call_id,
         grant_id=auth.grant.id,
@@ -63,3 +69,34 @@ def lookup(
         receipt=receipt,
         headers={**auth.response_headers(), "X-Call-Receipt": receipt.compact},
     )
+
+
+def lookup(
+    platform: Platform,
+    grant_id: str,
+    *,
+    key: str | None,
+    items: tuple[str, ...] | None,
+    call: CallHeaders,
+    actor: Actor,
+) -> LookupResult:
+    """Authorise, read, mask, audit (waits until durable) and receipt one lookup."""
+    records, done = _start(platform, grant_id, key, items, call, actor)
+    _, receipt = done.result()
+    return _result(records, done, receipt)
+
+
+async def lookup_async(
+    platform: Platform,
+    grant_id: str,
+    *,
+    key: str | None,
+    items: tuple[str, ...] | None,
+    call: CallHeaders,
+    actor: Actor,
+) -> LookupResult:
+    """``lookup`` on an event loop: the same steps; the wait for the durable audit entry
+    (group commit) holds no thread."""
+    records, done = _start(platform, grant_id, key, items, call, actor)
+    _, receipt = await done.wait()
+    return _result(records, done, receipt)

@@ -14,7 +14,7 @@ from typing import Any
 from govshare.audit.model import AuditAction
 from govshare.catalog.model import DeliveryMode
 from govshare.delivery import errors
-from govshare.delivery.guard import CallRequest, guard_for
+from govshare.delivery.guard import CallRequest, Completion, guard_for
 from govshare.delivery.masking import plain
 from govshare.delivery.model import CallHeaders, MaskLevel, VerifyOutcome
 from govshare.delivery.queries import find_records
@@ -59,15 +59,14 @@ def _same(stored: Any, claimed: Any) -> bool:
     return str(stored).strip().upper() == str(claimed).strip().upper()
 
 
-def verify(
+def _start(
     platform: Platform,
     grant_id: str,
-    *,
     key: str | None,
     claims: dict[str, Any],
     call: CallHeaders,
     actor: Actor,
-) -> VerifyResult:
+) -> tuple[dict[str, VerifyOutcome], Completion]:
     guard = guard_for(platform)
     codes = tuple(claims)
     with platform.db.read() as conn:
@@ -98,7 +97,7 @@ def verify(
             results[code] = (
                 VerifyOutcome.MATCH if _same(stored, claimed) else VerifyOutcome.MISMATCH
             )
-    _, receipt = guard.complete(
+    done = guard.submit(
         auth,
         action=AuditAction.VERIFY,
         keys=[subj.key],
@@ -107,6 +106,13 @@ def verify(
         # a list, not a mapping: audit details mask mapping keys named like "mobile"
         details={"outcomes": [[c, r.value] for c, r in results.items()]},
     )
+    return results, done
+
+
+def _result(
+    results: dict[str, VerifyOutcome], done: Completion, receipt: SignedReceipt
+) -> VerifyResult:
+    auth = done.auth
     return VerifyResult(
         call_id=auth.call_id,
         grant_id=auth.grant.id,
@@ -116,3 +122,33 @@ def verify(
         receipt=receipt,
         headers={**auth.response_headers(), "X-Call-Receipt": receipt.compact},
     )
+
+
+def verify(
+    platform: Platform,
+    grant_id: str,
+    *,
+    key: str | None,
+    claims: dict[str, Any],
+    call: CallHeaders,
+    actor: Actor,
+) -> VerifyResult:
+    """Authorise, compare, audit (waits until durable) and receipt one verification."""
+    results, done = _start(platform, grant_id, key, claims, call, actor)
+    _, receipt = done.result()
+    return _result(results, done, receipt)
+
+
+async def verify_async(
+    platform: Platform,
+    grant_id: str,
+    *,
+    key: str | None,
+    claims: dict[str, Any],
+    call: CallHeaders,
+    actor: Actor,
+) -> VerifyResult:
+    """``verify`` on an event loop (the durable-audit wait holds no thread)."""
+    results, done = _start(platform, grant_id, key, claims, call, actor)
+    _, receipt = await done.wait()
+    return _result(results, done, receipt)

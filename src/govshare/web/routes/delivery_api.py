@@ -22,14 +22,12 @@ from govshare.delivery.services import verify as verify_service
 from govshare.identity.policy import Permission
 from govshare.web.deps import PlatformDep, policy
 from govshare.web.routes.delivery_common import (
+    CALL_HEADERS_OPENAPI,
     GUARD_ERRORS,
-    CaseNumber,
     Client,
-    EndUser,
-    Purpose,
     ReceiptOut,
-    call_fields,
     errors,
+    receipted_response,
 )
 
 router = APIRouter(tags=["delivery"])
@@ -69,17 +67,14 @@ class LookupOut(BaseModel):
     "/api/v1/delivery/grants/{grant_id}/records",
     response_model=LookupOut,
     responses=GUARD_ERRORS,
+    openapi_extra=CALL_HEADERS_OPENAPI,
     summary="Lookup (联机查询): a subject's granted items, masked",
 )
-def lookup(
+async def lookup(
     grant_id: str,
     request: Request,
-    response: Response,
     platform: PlatformDep,
     actor: Client,
-    x_purpose: Purpose = None,
-    x_end_user: EndUser = None,
-    x_case_number: CaseNumber = None,
     key: Annotated[
         str | None,
         Query(
@@ -96,11 +91,11 @@ def lookup(
             examples=["name,mobile"],
         ),
     ] = None,
-) -> LookupOut:
+) -> Response:
     """Only granted items leave, each at its granted masking level (NX-12). Audited
     (QUERY) and receipted (SZ-16.4)."""
     wanted = tuple(c.strip() for c in items.split(",") if c.strip()) if items else None
-    result = lookup_service.lookup(
+    result = await lookup_service.lookup_async(
         platform,
         grant_id,
         key=key,
@@ -108,9 +103,9 @@ def lookup(
         call=call_headers(request.headers),
         actor=actor,
     )
-    response.headers.update(result.headers)
-    return LookupOut(
-        **call_fields(result),
+    return receipted_response(
+        result,
+        result.headers,
         found=bool(result.records),
         records=result.records,
         masking=result.masking,
@@ -142,25 +137,22 @@ VERIFY_EXAMPLE = {
     "/api/v1/delivery/grants/{grant_id}/verify",
     response_model=VerifyOut,
     responses=GUARD_ERRORS,
+    openapi_extra=CALL_HEADERS_OPENAPI,
     summary="Verify (核验): match / mismatch / no_record per claimed item",
 )
-def verify(
+async def verify(
     grant_id: str,
     request: Request,
-    response: Response,
     platform: PlatformDep,
     actor: Client,
     body: Annotated[
         VerifyIn,
         Body(openapi_examples={"person": {"summary": "a resident", "value": VERIFY_EXAMPLE}}),
     ],
-    x_purpose: Purpose = None,
-    x_end_user: EndUser = None,
-    x_case_number: CaseNumber = None,
-) -> VerifyOut:
+) -> Response:
     """Never returns a stored value (NX-14, NX-38). Rate-limited more strictly than
     lookup, limited per subject per day, audited (VERIFY) and receipted."""
-    result = verify_service.verify(
+    result = await verify_service.verify_async(
         platform,
         grant_id,
         key=body.key,
@@ -168,8 +160,9 @@ def verify(
         call=call_headers(request.headers),
         actor=actor,
     )
-    response.headers.update(result.headers)
-    return VerifyOut(**call_fields(result), results={c: r.value for c, r in result.results.items()})
+    return receipted_response(
+        result, result.headers, results={c: r.value for c, r in result.results.items()}
+    )
 
 
 class ReceiptCheckIn(BaseModel):

@@ -1,0 +1,51 @@
+"""Request metrics and the request log line, as a plain ASGI middleware (no extra task or
+stream per request, unlike ``BaseHTTPMiddleware``; the delivery hot paths go through it)."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from govshare.web.logging import get_logger
+from govshare.web.metrics import metrics
+
+log = get_logger("govshare.web")
+
+
+class Observe:
+    """Counts each request by method, route template and status, records its latency,
+    and logs one line with the route template (never the raw path or query string)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = int(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, send_status)
+        route = scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        elapsed = time.perf_counter() - started
+        method = scope["method"]
+        m = metrics()
+        m.requests.labels(method, template, str(status[0])).inc()
+        m.latency.labels(method, template).observe(elapsed)
+        actor = scope.get("state", {}).get("actor")
+        log.info(
+            "request",
+            method=method,
+            route=template,
+            status=status[0],
+            ms=round(elapsed * 1000, 2),
+            actor=getattr(actor, "id", None),
+        )
