@@ -32,6 +32,10 @@ def worker(
     configure_logging(settings.log_level)
     platform = Platform.open(settings)
     queue = make_queue(settings, platform=platform)
+    if not settings.redis_url:  # the embedded queue's one worker: recover its predecessor's
+        from govshare.delivery.export import recover_interrupted
+
+        recover_interrupted(platform, enqueue=queue.export)
     where = "Redis" if settings.redis_url else str(settings.jobs_db)
     console.print(f"job worker: {workers} thread(s), queue on {where}", highlight=False)
     # notices queued by the jobs (reminders, expiries) go out right after their commit

@@ -193,9 +193,12 @@ def _close_step(
     reason: str = "",
     agent_department_id: str | None = None,
 ) -> None:
-    tx.conn.execute(
+    """Close an open step. Compare-and-set on ``at IS NULL``: of two concurrent answers to
+    one step (PostgreSQL, READ COMMITTED, two server processes) the second finds the step
+    closed once the first commits and fails, so one decision never makes two grants."""
+    closed = tx.conn.execute(
         update(application_step)
-        .where(application_step.c.id == step_id)
+        .where(application_step.c.id == step_id, application_step.c.at.is_(None))
         .values(
             actor=actor.name,
             at=utcnow(),
@@ -203,7 +206,13 @@ def _close_step(
             reason=reason,
             agent_department_id=agent_department_id,
         )
-    )
+    ).rowcount
+    if closed != 1:
+        raise Conflict(
+            "该环节已由他人处理",
+            "the step was answered by someone else in the meantime",
+            code="sharing_no_open_step",
+        )
 
 
 def _set_state(
