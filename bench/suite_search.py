@@ -3,13 +3,12 @@ PostgreSQL, with the speed-up over a ``LIKE '%…%'`` scan.
 
 The entries go in directly, in large transactions, through the catalog's own tables
 (``resource``, ``catalog_entry``, ``catalog_entry_mode``) and its own search indexer
-(``catalog.search.index_entry``, the function publication calls, with the same text parts;
-on SQLite its segmentation and its INSERT, without the DELETE that precedes it, which scans
-the whole FTS5 table per entry): 100,000 trips through the review workflow would measure
-the workflow, not the search. The
-search measured is the real one, ``catalog.queries.search_catalog`` (full-text match, exact
-names first, count, page and every facet). The LIKE baseline is the same function with the
-match swapped for ``name LIKE '%q%' OR summary LIKE '%q%'``.
+(``catalog.search.index_entries``, the bulk form of the ``index_entry`` that publication
+calls, with the same text parts): 100,000 trips through the review workflow would measure
+the workflow, not the search. The search measured is the real one,
+``catalog.queries.search_catalog`` (full-text match, exact names first, count, page and
+every facet). The LIKE baseline is the same function with the match
+(``catalog.search.match_sql``) swapped for ``name LIKE '%q%' OR summary LIKE '%q%'``.
 """
 
 from __future__ import annotations
@@ -51,7 +50,6 @@ def load_entries(bp: BenchPlatform, count: int) -> float:
         depts = sorted(identity_queries.list_departments(conn), key=lambda d: d.uscc)
     providers = [d.name for d in depts]
     now = utcnow()
-    sqlite = bp.backend == "sqlite"
     batch: list[tuple[int, str, data.CatalogEntry]] = []
 
     def flush() -> None:
@@ -95,34 +93,26 @@ def load_entries(bp: BenchPlatform, count: int) -> float:
             tx.conn.execute(insert(resource), res_rows)
             tx.conn.execute(insert(catalog_entry), entry_rows)
             tx.conn.execute(insert(catalog_entry_mode), mode_rows)
-            fts_rows = []
-            for _i, rid, e in batch:
-                dept = depts[e.provider_index]
-                parts = [  # the same parts as catalog.services._project
-                    e.summary,
-                    dept.name,
-                    dept.short_name,
-                    e.theme,
-                    "",
-                    " ".join(e.tags),
-                    " ".join(e.items),
-                    FORMAT_TYPES[e.format_category],
-                ]
-                if sqlite:
-                    fts_rows.append(
-                        {"id": rid, "n": search.segment([e.name]), "b": search.segment(parts)}
+            search.index_entries(
+                tx.conn,
+                [
+                    search.IndexText(
+                        rid,
+                        e.name,
+                        [  # the same parts as catalog.services._project
+                            e.summary,
+                            depts[e.provider_index].name,
+                            depts[e.provider_index].short_name,
+                            e.theme,
+                            "",
+                            " ".join(e.tags),
+                            " ".join(e.items),
+                            FORMAT_TYPES[e.format_category],
+                        ],
                     )
-                else:
-                    search.index_entry(tx.conn, rid, e.name, parts)
-            if fts_rows:
-                # index_entry's own INSERT, without its leading DELETE by resource_id: on
-                # FTS5 that DELETE scans the whole table (resource_id is UNINDEXED), which
-                # makes a bulk load quadratic; these entries are new, there is nothing to
-                # delete. See docs/performance.md.
-                tx.conn.execute(
-                    text("INSERT INTO catalog_fts (resource_id, name, body) VALUES (:id, :n, :b)"),
-                    fts_rows,
-                )
+                    for _i, rid, e in batch
+                ],
+            )
         batch.clear()
 
     for i, e in enumerate(data.catalog_entries(count, SEED, providers)):
@@ -142,14 +132,21 @@ def like_matching() -> Iterator[None]:
     """Swap the full-text match for a LIKE scan (the baseline), for this block only."""
     original = search.match_sql
 
-    def like_sql(conn: Connection, query: str) -> tuple[str, dict[str, object]] | None:
+    def like_sql(conn: Connection, query: str) -> search.Match | None:
         q = query.strip()
         if not q:
             return None
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        return (
-            "SELECT resource_id, 0 AS score FROM catalog_entry "
-            "WHERE name LIKE :p ESCAPE '\\' OR summary LIKE :p ESCAPE '\\'",
+        if conn.dialect.name == "postgresql":  # a condition on the search document s
+            return search.Match(
+                "s.resource_id IN (SELECT e.resource_id FROM catalog_entry e "
+                "WHERE e.name LIKE :p ESCAPE '\\' OR e.summary LIKE :p ESCAPE '\\')",
+                {"p": pattern},
+            )
+        return search.Match(  # the matching documents' keys, all with the same score
+            "(SELECT d.id AS k, 0 AS score FROM catalog_entry e JOIN catalog_search d "
+            "ON d.resource_id = e.resource_id "
+            "WHERE e.name LIKE :p ESCAPE '\\' OR e.summary LIKE :p ESCAPE '\\') f",
             {"p": pattern},
         )
 

@@ -11,12 +11,29 @@ import sqlalchemy as sa
 from alembic import op
 
 import govshare.storage.types
-from govshare.catalog.search import DROP_DDL, search_ddl
 
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+
+# The search tables as this revision created them (frozen here; 0011 reshapes them).
+SEARCH_DDL = {
+    "sqlite": [
+        "CREATE VIRTUAL TABLE IF NOT EXISTS catalog_fts USING fts5("
+        "resource_id UNINDEXED, name, body, tokenize = 'unicode61 remove_diacritics 0')",
+    ],
+    "postgresql": [
+        "CREATE TABLE IF NOT EXISTS catalog_search ("
+        "resource_id VARCHAR(26) PRIMARY KEY REFERENCES resource(id), name_tokens TEXT NOT NULL, "
+        "doc TSVECTOR NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS ix_catalog_search_doc ON catalog_search USING GIN (doc)",
+    ],
+}
+DROP_DDL = {
+    "sqlite": ["DROP TABLE IF EXISTS catalog_fts"],
+    "postgresql": ["DROP TABLE IF EXISTS catalog_search"],
+}
 
 
 def upgrade() -> None:
@@ -338,7 +355,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_data_item_norm_name"), ["norm_name"], unique=False)
 
     # ### end Alembic commands ###
-    for ddl in search_ddl(op.get_bind().dialect.name):
+    for ddl in SEARCH_DDL.get(op.get_bind().dialect.name, SEARCH_DDL["sqlite"]):
         op.execute(ddl)
 
 

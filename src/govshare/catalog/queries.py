@@ -4,13 +4,13 @@ review queue, change triggers, maintenance, demand and duty lists."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, text
+from sqlalchemy import Connection, func, or_, select
 
-from govshare.catalog import search
+from govshare.catalog import search, search_results
 from govshare.catalog.codec import ENTRY_COLUMNS, item_from_row, version_from_row
 from govshare.catalog.model import (
     DataItem,
@@ -25,7 +25,6 @@ from govshare.catalog.standards import normalise
 from govshare.catalog.tables import (
     catalog_change_trigger,
     catalog_entry,
-    catalog_entry_mode,
     catalog_maintenance,
     catalog_release,
     data_item,
@@ -202,121 +201,12 @@ def overlapping_resources(conn: Connection, version: ResourceVersion) -> list[Ov
     return sorted(out, key=lambda o: (-len(o.items), o.code))
 
 
-# Search ------------------------------------------------------------------------------
-FACETS = (
-    "provider_department_id",
-    "classification",
-    "share_category",
-    "open_category",
-    "format_category",
-    "update_cycle",
-)
-
-
-@dataclass
-class SearchQuery:
-    q: str = ""
-    provider_department_id: str | None = None
-    classification: str | None = None
-    share_category: str | None = None
-    open_category: str | None = None
-    format_category: str | None = None
-    update_cycle: str | None = None
-    delivery_mode: str | None = None
-    page: int = 1
-    page_size: int = 20
-
-
-@dataclass
-class SearchHit:
-    resource_id: str
-    code: str
-    name: str
-    provider_department_id: str
-    classification: str
-    share_category: str
-    open_category: str
-    format_category: str
-    update_cycle: str
-    status: str
-    summary: str
-    published_at: datetime
-
-
-@dataclass
-class SearchResult:
-    hits: list[SearchHit]
-    total: int
-    facets: dict[str, dict[str, int]] = field(default_factory=dict)
-    page: int = 1
-    page_size: int = 20
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-
-def search_catalog(conn: Connection, query: SearchQuery) -> SearchResult:
-    """Full-text + facet search over the published catalog. Exact-name hits first, then by
-    relevance (bm25 / ts_rank), then by newest publication."""
-    conds = []
-    for facet in FACETS:
-        value = getattr(query, facet)
-        if value:
-            conds.append(catalog_entry.c[facet] == value)
-    if query.delivery_mode:
-        conds.append(
-            catalog_entry.c.resource_id.in_(
-                select(catalog_entry_mode.c.resource_id).where(
-                    catalog_entry_mode.c.mode == query.delivery_mode
-                )
-            )
-        )
-    match = search.match_sql(conn, query.q) if query.q.strip() else None
-    if query.q.strip() and match is None:
-        return SearchResult([], 0, {}, query.page, query.page_size)
-    base = select(catalog_entry)
-    score = None
-    if match is not None:
-        sql, params = match
-        sub = (
-            text(sql)
-            .bindparams(**params)
-            .columns(resource_id=catalog_entry.c.resource_id.type, score=catalog_entry.c.name.type)
-            .subquery("m")
-        )
-        base = base.join(sub, sub.c.resource_id == catalog_entry.c.resource_id)
-        score = sub.c.score
-    filtered = base.where(and_(*conds)) if conds else base
-    total = conn.execute(select(func.count()).select_from(filtered.subquery())).scalar_one()
-    exact = (catalog_entry.c.name == query.q.strip()).desc() if query.q.strip() else None
-    order = [
-        o
-        for o in (exact, score, catalog_entry.c.published_at.desc(), catalog_entry.c.code)
-        if o is not None
-    ]
-    page = max(1, query.page)
-    rows = conn.execute(
-        filtered.order_by(*order).limit(query.page_size).offset((page - 1) * query.page_size)
-    ).all()
-    hits = [SearchHit(**{f.name: r._mapping[f.name] for f in fields(SearchHit)}) for r in rows]
-    facets: dict[str, dict[str, int]] = {}
-    ids = filtered.with_only_columns(catalog_entry.c.resource_id).subquery()
-    for facet in FACETS:
-        col = catalog_entry.c[facet]
-        counts = conn.execute(
-            select(col, func.count())
-            .where(catalog_entry.c.resource_id.in_(select(ids.c.resource_id)))
-            .group_by(col)
-        ).all()
-        facets[facet] = {str(k): int(v) for k, v in counts}
-    modes = conn.execute(
-        select(catalog_entry_mode.c.mode, func.count())
-        .where(catalog_entry_mode.c.resource_id.in_(select(ids.c.resource_id)))
-        .group_by(catalog_entry_mode.c.mode)
-    ).all()
-    facets["delivery_mode"] = {str(k): int(v) for k, v in modes}
-    return SearchResult(hits, int(total), facets, page, query.page_size)
+# Search (catalog/search_results.py, re-exported here for the pages) ------------------
+FACETS = search.FACETS
+SearchQuery = search_results.SearchQuery
+SearchHit = search_results.SearchHit
+SearchResult = search_results.SearchResult
+search_catalog = search_results.search_catalog
 
 
 # Lists -------------------------------------------------------------------------------

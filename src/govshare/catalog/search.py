@@ -1,10 +1,25 @@
-"""Chinese full-text search over the published catalog.
+"""Chinese full-text search over the published catalog: the index and the match (the
+search itself, facets, ranking and pages: ``catalog/search_results.py``).
 
 Text is segmented with jieba (``cut_for_search``, so that a long word also yields its
 two-character parts: 人口基础信息库 → 人口 / 基础 / 信息 / 信息库 ...) when indexing and when
-querying. SQLite keeps the tokens in an FTS5 table ranked with bm25; PostgreSQL keeps a
-``tsvector`` (configuration ``simple``, the tokens are already words) with a GIN index,
-ranked with ts_rank. Exact-name hits rank first on both.
+querying; every query word must match.
+
+Every published entry has one search document in ``catalog_search``:
+
+- SQLite: ``(id INTEGER PRIMARY KEY, resource_id, facet_key)``. ``id`` is also the rowid of
+  the entry's row in the FTS5 table ``catalog_fts(name, body)`` (ranked with bm25), so
+  that re-indexing an entry deletes by rowid; the table is narrow, so that joining
+  thousands of matches to it stays cheap.
+- PostgreSQL: ``(resource_id, name, code, published_at, facet_key, doc)``, ``doc`` being the
+  ``tsvector`` of name (weight A) and body (configuration ``simple``: the tokens are
+  already words, ranked with ts_rank), with a GIN index, and B-tree indexes on
+  publication time and name.
+
+Every distinct (facet, value) gets a small integer code in ``catalog_search_code``, and
+every document a ``facet_key``: one character per counted facet, ``chr(CODE_BASE +
+code)``, in ``COUNTED`` order, so that a search can count every facet of its matches from
+one aggregate.
 """
 
 from __future__ import annotations
@@ -12,33 +27,31 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import jieba
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, select, text
+
+from govshare.catalog.tables import catalog_entry, catalog_entry_mode
 
 _lock = threading.Lock()
 _ready = False
 _TOKEN = re.compile(r"[\w\u3400-\u9fff]+", re.UNICODE)
 
-SQLITE_DDL = [
-    "CREATE VIRTUAL TABLE IF NOT EXISTS catalog_fts USING fts5("
-    "resource_id UNINDEXED, name, body, tokenize = 'unicode61 remove_diacritics 0')",
-]
-POSTGRES_DDL = [
-    "CREATE TABLE IF NOT EXISTS catalog_search ("
-    "resource_id VARCHAR(26) PRIMARY KEY REFERENCES resource(id), name_tokens TEXT NOT NULL, "
-    "doc TSVECTOR NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS ix_catalog_search_doc ON catalog_search USING GIN (doc)",
-]
-DROP_DDL = {
-    "sqlite": ["DROP TABLE IF EXISTS catalog_fts"],
-    "postgresql": ["DROP TABLE IF EXISTS catalog_search"],
-}
-
-
-def search_ddl(dialect: str) -> list[str]:
-    return POSTGRES_DDL if dialect == "postgresql" else SQLITE_DDL
+FACETS = (
+    "provider_department_id",
+    "classification",
+    "share_category",
+    "open_category",
+    "format_category",
+    "update_cycle",
+)
+# The facet key's characters: the facets, then the entry's delivery modes (space-separated,
+# sorted) as one value.
+COUNTED = (*FACETS, "modes")
+CODE_BASE = 0x100
+MAX_CODE = 0xD7FF - CODE_BASE  # below the UTF-16 surrogates
 
 
 def _init() -> None:
@@ -65,33 +78,6 @@ def segment(values: Iterable[str]) -> str:
     return " ".join(t for v in values for t in tokens(v))
 
 
-def index_entry(conn: Connection, resource_id: str, name: str, body_parts: Iterable[str]) -> None:
-    """(Re)index one published resource."""
-    name_tokens = segment([name])
-    body = segment(body_parts)
-    if conn.dialect.name == "postgresql":
-        conn.execute(
-            text(
-                "INSERT INTO catalog_search (resource_id, name_tokens, doc) VALUES (:id, :n, "
-                "setweight(to_tsvector('simple', :n), 'A') || to_tsvector('simple', :b)) "
-                "ON CONFLICT (resource_id) DO UPDATE SET name_tokens = EXCLUDED.name_tokens, "
-                "doc = EXCLUDED.doc"
-            ),
-            {"id": resource_id, "n": name_tokens, "b": body},
-        )
-        return
-    conn.execute(text("DELETE FROM catalog_fts WHERE resource_id = :id"), {"id": resource_id})
-    conn.execute(
-        text("INSERT INTO catalog_fts (resource_id, name, body) VALUES (:id, :n, :b)"),
-        {"id": resource_id, "n": name_tokens, "b": body},
-    )
-
-
-def remove_entry(conn: Connection, resource_id: str) -> None:
-    table = "catalog_search" if conn.dialect.name == "postgresql" else "catalog_fts"
-    conn.execute(text(f"DELETE FROM {table} WHERE resource_id = :id"), {"id": resource_id})  # noqa: S608 - one of two constant tables  # nosec B608
-
-
 def query_tokens(query: str) -> list[str]:
     """The distinct tokens of a user query (jieba's precise mode, so that a query word is
     not widened into sub-words the user did not type)."""
@@ -104,23 +90,189 @@ def query_tokens(query: str) -> list[str]:
     return list(seen)
 
 
-def match_sql(conn: Connection, query: str) -> tuple[str, dict[str, object]] | None:
-    """A SELECT of (resource_id, score) for ``query``; lower score ranks first.
-    None when the query has no searchable token."""
+# Indexing ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IndexText:
+    """What one published entry contributes to the index: its name and the other text
+    parts publication puts in the body (summary, provider, theme, tags, items, format)."""
+
+    resource_id: str
+    name: str
+    body_parts: Sequence[str]
+
+
+def index_entry(conn: Connection, resource_id: str, name: str, body_parts: Iterable[str]) -> None:
+    """(Re)index one published resource, after its ``catalog_entry`` row is written."""
+    index_entries(conn, [IndexText(resource_id, name, list(body_parts))])
+
+
+def index_entries(conn: Connection, entries: Iterable[IndexText]) -> None:
+    """(Re)index published resources, after their ``catalog_entry`` (and
+    ``catalog_entry_mode``) rows are written. Re-indexing replaces what an entry had."""
+    texts = list(entries)
+    if not texts:
+        return
+    values = _entry_values(conn, [t.resource_id for t in texts])
+    codes = _codes(conn, {(f, v[f]) for v in values.values() for f in COUNTED})
+    rows = [
+        {
+            "id": t.resource_id,
+            "n": segment([t.name]),
+            "b": segment(t.body_parts),
+            "fk": _facet_key(values[t.resource_id], codes),
+        }
+        for t in texts
+    ]
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text(
+                "INSERT INTO catalog_search (resource_id, name, code, published_at, facet_key, "
+                "doc) SELECT e.resource_id, e.name, e.code, e.published_at, :fk, "
+                "setweight(to_tsvector('simple', :n), 'A') || to_tsvector('simple', :b) "
+                "FROM catalog_entry e WHERE e.resource_id = :id "
+                "ON CONFLICT (resource_id) DO UPDATE SET name = excluded.name, "
+                "code = excluded.code, published_at = excluded.published_at, "
+                "facet_key = excluded.facet_key, doc = excluded.doc"
+            ),
+            rows,
+        )
+        return
+    # SQLite: upsert the document (an entry already indexed keeps its key), then replace
+    # its FTS5 row by rowid.
+    conn.execute(
+        text(
+            "INSERT INTO catalog_search (resource_id, facet_key) VALUES (:id, :fk) "
+            "ON CONFLICT (resource_id) DO UPDATE SET facet_key = excluded.facet_key"
+        ),
+        rows,
+    )
+    keys = _sqlite_keys(conn, [str(r["id"]) for r in rows])
+    fts = [{"k": keys[str(r["id"])], "n": r["n"], "b": r["b"]} for r in rows]
+    conn.execute(text("DELETE FROM catalog_fts WHERE rowid = :k"), fts)
+    conn.execute(text("INSERT INTO catalog_fts (rowid, name, body) VALUES (:k, :n, :b)"), fts)
+
+
+def remove_entry(conn: Connection, resource_id: str) -> None:
+    """Take a resource out of the search (when it is taken offline)."""
+    if conn.dialect.name != "postgresql":
+        conn.execute(
+            text(
+                "DELETE FROM catalog_fts WHERE rowid = "
+                "(SELECT id FROM catalog_search WHERE resource_id = :id)"
+            ),
+            {"id": resource_id},
+        )
+    conn.execute(text("DELETE FROM catalog_search WHERE resource_id = :id"), {"id": resource_id})
+
+
+def _entry_values(conn: Connection, resource_ids: list[str]) -> dict[str, dict[str, str]]:
+    """The counted facet values of the given published entries."""
+    out: dict[str, dict[str, str]] = {}
+    modes: dict[str, list[str]] = {}
+    cols = [catalog_entry.c.resource_id, *(catalog_entry.c[f] for f in FACETS)]
+    for chunk in _chunks(resource_ids):
+        for row in conn.execute(select(*cols).where(catalog_entry.c.resource_id.in_(chunk))):
+            out[row[0]] = dict(zip(FACETS, row[1:], strict=True))
+        for rid, mode in conn.execute(
+            select(catalog_entry_mode.c.resource_id, catalog_entry_mode.c.mode).where(
+                catalog_entry_mode.c.resource_id.in_(chunk)
+            )
+        ):
+            modes.setdefault(rid, []).append(mode)
+    missing = [r for r in resource_ids if r not in out]
+    if missing:
+        raise LookupError(f"not published in catalog_entry, cannot be indexed: {missing[:5]}")
+    for rid, v in out.items():
+        v["modes"] = " ".join(sorted(modes.get(rid, [])))
+    return out
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def code_table(conn: Connection) -> dict[int, tuple[str, str]]:
+    """Every facet code: a handful per facet, read whole."""
+    rows = conn.execute(text("SELECT code, facet, value FROM catalog_search_code"))
+    return {int(c): (str(f), str(v)) for c, f, v in rows}
+
+
+def _codes(conn: Connection, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The codes of (facet, value) pairs, adding the new ones."""
+    known = {p: c for c, p in code_table(conn).items()}
+    new = sorted(p for p in pairs if p not in known)
+    if new:
+        conn.execute(
+            text(
+                "INSERT INTO catalog_search_code (facet, value) VALUES (:f, :v) "
+                "ON CONFLICT (facet, value) DO NOTHING"
+            ),
+            [{"f": f, "v": v} for f, v in new],
+        )
+        known = {p: c for c, p in code_table(conn).items()}
+    return {p: known[p] for p in pairs}
+
+
+def _char(code: int) -> str:
+    if not 0 < code <= MAX_CODE:
+        raise ValueError(f"facet code out of range for the search index: {code}")
+    return chr(CODE_BASE + code)
+
+
+def _facet_key(values: dict[str, str], codes: dict[tuple[str, str], int]) -> str:
+    return "".join(_char(codes[(facet, values[facet])]) for facet in COUNTED)
+
+
+def _sqlite_keys(conn: Connection, resource_ids: list[str]) -> dict[str, int]:
+    keys: dict[str, int] = {}
+    stmt = text("SELECT resource_id, id FROM catalog_search WHERE resource_id IN :ids")
+    for chunk in _chunks(resource_ids):
+        found = conn.execute(stmt.bindparams(bindparam("ids", expanding=True)), {"ids": chunk})
+        keys.update({str(r): int(k) for r, k in found})
+    return keys
+
+
+# Matching ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Match:
+    """How a query selects search documents.
+
+    SQLite: ``source`` is a FROM item ``f(k, score)``: the ``catalog_search.id`` of every
+    matching document and its score (lower ranks first); ``rank`` is unused.
+    PostgreSQL: ``source`` is a condition on ``s`` (``catalog_search``) and ``rank`` the
+    relevance of ``s`` (higher ranks first)."""
+
+    source: str
+    params: dict[str, object]
+    rank: str = "CAST(0 AS REAL)"
+
+
+def match_sql(conn: Connection, query: str) -> Match | None:
+    """The full-text match of ``query`` (every token must occur); None when the query
+    has no searchable token."""
     words = query_tokens(query)
     if not words:
         return None
     if conn.dialect.name == "postgresql":
         params: dict[str, object] = {f"w{i}": w for i, w in enumerate(words)}
-        tsq = " && ".join(f"plainto_tsquery('simple', :w{i})" for i in range(len(words)))
-        return (
-            f"SELECT resource_id, -ts_rank(doc, {tsq}) AS score FROM catalog_search "  # noqa: S608 - tsq holds bound parameters only  # nosec B608
-            f"WHERE doc @@ ({tsq})",
-            params,
-        )
+        tsq = "(" + " && ".join(f"plainto_tsquery('simple', :w{i})" for i in range(len(words)))
+        tsq += ")"
+        return Match(f"s.doc @@ {tsq}", params, f"ts_rank(s.doc, {tsq})")
     match = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
-    return (
-        "SELECT resource_id, bm25(catalog_fts, 0.0, 10.0, 1.0) AS score FROM catalog_fts "
-        "WHERE catalog_fts MATCH :match",
+    return Match(  # bm25 weights of the columns (name, body): the name counts ten times
+        "(SELECT rowid AS k, bm25(catalog_fts, 10.0, 1.0) AS score FROM catalog_fts "
+        "WHERE catalog_fts MATCH :match) f",
         {"match": match},
     )
+
+
+def relevance(conn: Connection, match: Match) -> dict[str, float]:
+    """The relevance of every matching resource (higher is more relevant: -bm25 on SQLite,
+    ts_rank on PostgreSQL), for inspection and tests."""
+    if conn.dialect.name == "postgresql":
+        sql = f"SELECT s.resource_id, {match.rank} FROM catalog_search s WHERE {match.source}"  # noqa: S608 - the match holds bound parameters only  # nosec B608
+    else:
+        sql = f"SELECT s.resource_id, -f.score FROM {match.source} "  # noqa: S608 - the match holds bound parameters only  # nosec B608
+        sql += "JOIN catalog_search s ON s.id = f.k"
+    return {str(r): float(v) for r, v in conn.execute(text(sql), match.params)}

@@ -262,4 +262,4 @@ joint_collection = Table(
 
 # Full-text search. Not in the MetaData: their DDL differs per database (see search.py and
 # the migration): SQLite has an FTS5 table, PostgreSQL a tsvector column with a GIN index.
-SEARCH_TABLE_NAMES = ("catalog_fts", "catalog_search")
+SEARCH_TABLE_NAMES = ("catalog_fts", "catalog_search", "catalog_search_code")

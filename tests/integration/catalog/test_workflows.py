@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from govshare.catalog import collection, queries, services, upkeep
 from govshare.catalog.model import (
@@ -22,7 +22,7 @@ from govshare.catalog.model import (
     VersionState,
 )
 from govshare.catalog.queries import SearchQuery, search_catalog
-from govshare.catalog.search import match_sql
+from govshare.catalog.search import match_sql, relevance
 from govshare.catalog.tables import catalog_release
 from govshare.identity.model import JurisdictionLevel
 from govshare.kernel.errors import Conflict, Forbidden, ValidationFailed
@@ -304,9 +304,10 @@ def test_chinese_search_with_facets_and_exact_names_first(city: City) -> None:
         "人口信息（流动人口信息、户籍人口信息）", summary="人口信息汇总：流动人口信息、户籍人口信息"
     )
     with city.db.read() as conn:  # by relevance alone, the louder entry would come first
-        sql, params = match_sql(conn, "人口信息")
-        by_score = [r[0] for r in conn.execute(text(sql + " ORDER BY 2"), params)]
-    assert by_score[0] == louder
+        match = match_sql(conn, "人口信息")
+        assert match is not None
+        scores = relevance(conn, match)
+    assert max(scores, key=lambda r: scores[r]) == louder
     ranked = [h.resource_id for h in search(q="人口信息").hits]
     assert ranked[:2] == [exact, louder] and set(ranked) == {exact, louder, people, resident}
     # facets count the matching entries

@@ -1,0 +1,194 @@
+"""catalog search: one narrow search document per published entry
+
+``catalog_search_code`` gives every distinct (facet, value) a small integer code, and every
+search document carries a ``facet_key`` (one character per counted facet) so that a search
+counts every facet in one aggregate.
+SQLite: ``catalog_search(id INTEGER PRIMARY KEY, resource_id, facet_key)``, and
+``catalog_fts`` rebuilt without its UNINDEXED resource_id column, its rowid being
+``catalog_search.id``: re-indexing an entry deletes by rowid instead of scanning the whole
+FTS5 table.
+PostgreSQL: ``catalog_search`` rebuilt with the columns a search orders by beside the
+document tsvector, indexed by publication time and by name.
+Existing index rows are carried over with their tokens.
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-11-21 09:58:00.000000
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0011"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+# Frozen here (not imported from catalog.search) so that the revision keeps its meaning.
+FTS_OPTIONS = "tokenize = 'unicode61 remove_diacritics 0'"
+FACETS = (
+    "provider_department_id",
+    "classification",
+    "share_category",
+    "open_category",
+    "format_category",
+    "update_cycle",
+)
+COUNTED = (*FACETS, "modes")
+CODE_BASE = 0x100
+
+
+def _documents(conn: sa.Connection) -> list[dict[str, Any]]:
+    """The resource id and facet key of every published entry (oldest first), assigning
+    the facet codes."""
+    entries = [
+        dict(r._mapping)
+        for r in conn.execute(
+            sa.text(
+                "SELECT resource_id, provider_department_id, classification, share_category, "
+                "open_category, format_category, update_cycle FROM catalog_entry "
+                "ORDER BY published_at, code"
+            )
+        )
+    ]
+    modes: dict[str, list[str]] = {}
+    for rid, mode in conn.execute(sa.text("SELECT resource_id, mode FROM catalog_entry_mode")):
+        modes.setdefault(rid, []).append(mode)
+    for e in entries:
+        e["modes"] = " ".join(sorted(modes.get(e["resource_id"], [])))
+    pairs = sorted({(f, str(e[f])) for e in entries for f in COUNTED})
+    if pairs:
+        conn.execute(
+            sa.text("INSERT INTO catalog_search_code (facet, value) VALUES (:f, :v)"),
+            [{"f": f, "v": v} for f, v in pairs],
+        )
+    codes = {
+        (f, v): int(c)
+        for c, f, v in conn.execute(sa.text("SELECT code, facet, value FROM catalog_search_code"))
+    }
+    return [
+        {
+            "resource_id": e["resource_id"],
+            "facet_key": "".join(chr(CODE_BASE + codes[(f, str(e[f]))]) for f in COUNTED),
+        }
+        for e in entries
+    ]
+
+
+def _sqlite_upgrade(conn: sa.Connection) -> None:
+    op.execute(
+        "CREATE TABLE catalog_search_code (code INTEGER PRIMARY KEY, "
+        "facet VARCHAR(40) NOT NULL, value VARCHAR(200) NOT NULL, UNIQUE (facet, value))"
+    )
+    op.execute(
+        "CREATE TABLE catalog_search (id INTEGER PRIMARY KEY, "
+        "resource_id VARCHAR(26) NOT NULL UNIQUE REFERENCES resource(id), "
+        "facet_key VARCHAR(16) NOT NULL)"
+    )
+    docs = _documents(conn)
+    if docs:
+        conn.execute(
+            sa.text(
+                "INSERT INTO catalog_search (resource_id, facet_key) VALUES (:resource_id, "
+                ":facet_key)"
+            ),
+            docs,
+        )
+    op.execute("ALTER TABLE catalog_fts RENAME TO catalog_fts_old")
+    op.execute(f"CREATE VIRTUAL TABLE catalog_fts USING fts5(name, body, {FTS_OPTIONS})")
+    op.execute(
+        "INSERT INTO catalog_fts (rowid, name, body) SELECT s.id, o.name, o.body "
+        "FROM catalog_fts_old o JOIN catalog_search s ON s.resource_id = o.resource_id"
+    )
+    op.execute("DROP TABLE catalog_fts_old")
+
+
+def _sqlite_downgrade() -> None:
+    op.execute("ALTER TABLE catalog_fts RENAME TO catalog_fts_new")
+    op.execute(
+        f"CREATE VIRTUAL TABLE catalog_fts USING fts5(resource_id UNINDEXED, name, body, "
+        f"{FTS_OPTIONS})"
+    )
+    op.execute(
+        "INSERT INTO catalog_fts (resource_id, name, body) SELECT s.resource_id, n.name, n.body "
+        "FROM catalog_fts_new n JOIN catalog_search s ON s.id = n.rowid"
+    )
+    op.execute("DROP TABLE catalog_fts_new")
+    op.execute("DROP TABLE catalog_search")
+    op.execute("DROP TABLE catalog_search_code")
+
+
+def _set_aside(name: str) -> None:
+    """Rename PostgreSQL's catalog_search and its constraints, to copy it into a new one."""
+    op.execute(f"ALTER TABLE catalog_search RENAME TO {name}")
+    for suffix in ("pkey", "resource_id_fkey"):
+        op.execute(
+            f"ALTER TABLE {name} RENAME CONSTRAINT catalog_search_{suffix} TO {name}_{suffix}"
+        )
+    op.execute("DROP INDEX ix_catalog_search_doc")
+
+
+def _pg_upgrade(conn: sa.Connection) -> None:
+    op.execute(
+        "CREATE TABLE catalog_search_code (code INTEGER GENERATED BY DEFAULT AS IDENTITY "
+        "PRIMARY KEY, facet VARCHAR(40) NOT NULL, value VARCHAR(200) NOT NULL, "
+        "UNIQUE (facet, value))"
+    )
+    _set_aside("catalog_search_old")
+    op.execute(
+        "CREATE TABLE catalog_search (resource_id VARCHAR(26) PRIMARY KEY REFERENCES resource(id), "
+        "name VARCHAR(200) NOT NULL, code VARCHAR(40) NOT NULL, "
+        "published_at TIMESTAMP WITH TIME ZONE NOT NULL, facet_key VARCHAR(16) NOT NULL, "
+        "doc TSVECTOR NOT NULL)"
+    )
+    docs = _documents(conn)
+    if docs:
+        conn.execute(
+            sa.text(
+                "INSERT INTO catalog_search (resource_id, name, code, published_at, facet_key, "
+                "doc) SELECT e.resource_id, e.name, e.code, e.published_at, :facet_key, o.doc "
+                "FROM catalog_search_old o JOIN catalog_entry e ON e.resource_id = o.resource_id "
+                "WHERE o.resource_id = :resource_id"
+            ),
+            docs,
+        )
+    op.execute("DROP TABLE catalog_search_old")
+    op.execute("CREATE INDEX ix_catalog_search_doc ON catalog_search USING GIN (doc)")
+    # the newest matches are found by walking the publication time; exact names by name
+    op.execute("CREATE INDEX ix_catalog_search_recent ON catalog_search (published_at DESC, code)")
+    op.execute("CREATE INDEX ix_catalog_search_name ON catalog_search (name)")
+
+
+def _pg_downgrade() -> None:
+    _set_aside("catalog_search_new")
+    op.execute(
+        "CREATE TABLE catalog_search (resource_id VARCHAR(26) PRIMARY KEY REFERENCES resource(id), "
+        "name_tokens TEXT NOT NULL, doc TSVECTOR NOT NULL)"
+    )
+    op.execute(
+        "INSERT INTO catalog_search (resource_id, name_tokens, doc) SELECT resource_id, "
+        "array_to_string(tsvector_to_array(ts_filter(doc, '{a}')), ' '), doc "
+        "FROM catalog_search_new"
+    )
+    op.execute("DROP TABLE catalog_search_new")
+    op.execute("CREATE INDEX ix_catalog_search_doc ON catalog_search USING GIN (doc)")
+    op.execute("DROP TABLE catalog_search_code")
+
+
+def upgrade() -> None:
+    conn = op.get_bind()
+    if conn.dialect.name == "postgresql":
+        _pg_upgrade(conn)
+    else:
+        _sqlite_upgrade(conn)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        _pg_downgrade()
+    else:
+        _sqlite_downgrade()
