@@ -99,6 +99,15 @@ def _group_commit(db: Database) -> Callable[[int], None] | str:
     return append
 
 
+def _flushes(db: Database) -> int | None:
+    """How many transactions the group-commit writer of ``db`` has committed so far."""
+    try:
+        gc = importlib.import_module("govshare.audit.group_commit")
+        return int(gc.writer_for(db).flushes)
+    except (ImportError, AttributeError):
+        return None
+
+
 def fill(db: Database, have: int, wanted: int) -> None:
     """Grow the chain to ``wanted`` entries: through the group-commit writer (queued in
     thousands, so that each flush links many) when it exists, else 2,000 entries per
@@ -167,9 +176,14 @@ def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
             if isinstance(append, str):
                 results[path] = append
                 continue
+            flushes = _flushes(durable_db)
             count, elapsed = concurrent(s.writers, s.audit_seconds, append)
             results[path] = count / elapsed
-            details[f"append {path}, {durability}"] = {"entries": count, "seconds": elapsed}
+            row: dict[str, object] = {"entries": count, "seconds": elapsed}
+            if path == "group commit" and flushes is not None:
+                # commits (fsyncs) the entries shared: the batching the writer achieved
+                row["flushes"] = (_flushes(durable_db) or 0) - flushes
+            details[f"append {path}, {durability}"] = row
         if bp.backend == "sqlite":  # the platform's own setting, for comparison
             count, elapsed = concurrent(s.writers, s.audit_seconds, _record(bp.platform.db))
             details["append one transaction per entry, synchronous=NORMAL"] = {

@@ -7,38 +7,66 @@ thread per database per process:
 - ``submit(PendingEntry)`` queues an entry and returns a ``Future`` at once;
   ``append(PendingEntry)`` also waits until it is durable and returns the ``AuditEntry``
   (with its ``seq`` and ``hash``).
-- The writer thread takes everything queued (up to ``max_batch``), opens ONE transaction,
-  takes the chain's append lock (``BEGIN IMMEDIATE`` on SQLite, the advisory lock on
-  PostgreSQL, exactly as ``audit.services.record``), reads the head, links the entries in
-  queue order, inserts them with one executemany, runs the flush hooks (for example the
-  delivery call statistics) in the same transaction, commits, and only then resolves the
-  futures. While one flush commits, new entries pile up and form the next batch: the
-  batch size grows with load, with no timer and no added latency when idle.
+- ``submit`` does the per-entry work in the caller's thread (masking the details, their
+  canonical JSON, the column values), so that the writer thread, which every waiter
+  queues behind, only links and inserts.
+- The writer thread takes everything queued (up to ``max_batch``) and, on its own
+  connection, opens ONE transaction, takes the chain's append lock (``BEGIN IMMEDIATE``
+  on SQLite, the advisory lock on PostgreSQL, exactly as ``audit.services.record``),
+  reads the head, links the entries in queue order (one version 2 hash each,
+  ``audit.model``), inserts them with one driver executemany, runs the flush hooks (for
+  example the delivery call statistics) in the same transaction, commits, and only then
+  resolves the futures. While one flush commits, new entries pile up and form the next
+  batch: the batch size grows with load.
+- On PostgreSQL each statement is a round trip, so the writer links the batch to the head
+  it wrote last and sends lock, head read and insert in one pipeline. If the head read
+  shows that another writer appended in between (the insert then fails on the unique
+  ``seq`` / ``prev_hash``, or is rolled back), the flush is redone from the real head
+  and the writer reads the head first for its next ``GUESS_BACKOFF`` flushes.
+- Gathering: the waiters a flush releases usually come straight back with their next
+  entry, but a few microseconds too late for the next batch, which would then go out
+  with one or two entries and cost a whole commit (an fsync) of its own. So when fewer
+  entries are queued than the recent batches held, the writer waits for them, at most a
+  quarter of the last flush's duration and never more than ``max_gather`` seconds (the
+  idea of PostgreSQL's ``commit_delay`` / ``commit_siblings``). A lone caller (recent
+  batches of one) never waits.
 - A failed flush fails every future of that batch (the callers see the exception); the
   chain is untouched because the transaction rolled back.
 - Several processes may each run a writer: every flush reads the head under the lock, so
   the chain never forks and ``govshare audit verify`` keeps passing.
 
-The thread starts on first use and ends after ``idle_seconds`` without work (it starts
-again on the next submit), so short-lived platforms in tests and CLI commands leave no
-thread behind. ``writer_for(db)`` gives the process-wide writer of a ``Database``.
+The thread starts on first use and ends after ``idle_seconds`` without work, returning its
+connection (it starts again on the next submit), so short-lived platforms in tests and CLI
+commands leave no thread behind. ``writer_for(db)`` gives the process-wide writer of a
+``Database``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import queue
 import threading
+import time
 import weakref
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
+import orjson
+from sqlalchemy import Connection
 
-from govshare.audit.model import AuditAction, AuditEntry
-from govshare.audit.services import AUDIT_LOCK_KEY, chain_entry, chain_head, entry_row
-from govshare.audit.tables import audit_entry
+from govshare.audit.model import HASH_VERSION, AuditAction, AuditEntry, time_text
+from govshare.audit.services import (
+    Fields,
+    entry_fields,
+    insert_rows,
+    lock_and_head,
+    lock_head_insert,
+    occurred_param,
+)
 from govshare.kernel.actor import Actor
 from govshare.kernel.clock import utcnow
 from govshare.storage.engine import Database, Transaction
@@ -66,18 +94,46 @@ class PendingEntry:
 # A flush hook runs inside the flush transaction after the entries are inserted.
 FlushHook = Callable[[Transaction, Sequence[tuple[PendingEntry, AuditEntry]]], None]
 
+_Queued = tuple[PendingEntry, Fields, "Future[AuditEntry]"]
+
+RECENT_BATCHES = 4  # how many recent batch sizes say how many entries to gather
+GUESS_BACKOFF = 16  # flushes that read the head first after a wrong guess
+
+
+def prepare(entry: PendingEntry) -> Fields:
+    """The column values of ``entry`` (details masked, as canonical JSON)."""
+    return entry_fields(
+        entry.actor,
+        entry.action,
+        entry.object_type,
+        entry.object_id,
+        details=entry.details,
+        purpose=entry.purpose,
+        case_no=entry.case_no,
+    )
+
 
 class GroupCommitWriter:
-    def __init__(self, db: Database, *, max_batch: int = 1000, idle_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_batch: int = 1000,
+        idle_seconds: float = 5.0,
+        max_gather: float = 0.002,
+    ) -> None:
         self._db = weakref.ref(db)  # weak: the writer lives as long as its Database
         self.max_batch = max_batch
         self.idle_seconds = idle_seconds
-        self._queue: queue.SimpleQueue[tuple[PendingEntry, Future[AuditEntry]]] = (
-            queue.SimpleQueue()
-        )
+        self.max_gather = max_gather
+        self._queue: queue.SimpleQueue[_Queued] = queue.SimpleQueue()
         self._hooks: list[FlushHook] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._recent: deque[int] = deque(maxlen=RECENT_BATCHES)
+        self._last_flush_seconds = 0.0
+        self._head: tuple[int, str] | None = None  # (seq, hash) this writer last wrote
+        self._no_guess = 0
         self.flushes = 0  # how many transactions were committed (for tests and metrics)
         self.entries = 0
 
@@ -89,7 +145,12 @@ class GroupCommitWriter:
 
     def submit(self, entry: PendingEntry) -> Future[AuditEntry]:
         future: Future[AuditEntry] = Future()
-        self._queue.put((entry, future))
+        try:
+            fields = prepare(entry)
+        except Exception as exc:  # a bad entry fails alone, before it reaches a batch
+            future.set_exception(exc)
+            return future
+        self._queue.put((entry, fields, future))
         self._ensure_thread()
         return future
 
@@ -107,66 +168,167 @@ class GroupCommitWriter:
             )
             self._thread.start()
 
-    def _run(self) -> None:
-        while True:
+    def _drain(self, batch: list[_Queued]) -> None:
+        get = self._queue.get_nowait
+        while len(batch) < self.max_batch:
             try:
-                first = self._queue.get(timeout=self.idle_seconds)
+                batch.append(get())
             except queue.Empty:
-                with self._lock:
-                    # re-check under the lock: a submit may have raced with the timeout
-                    if self._queue.empty():
-                        self._thread = None
-                        return
-                continue
-            batch = [first]
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._flush(batch)
+                return
 
-    def _flush(self, batch: list[tuple[PendingEntry, Future[AuditEntry]]]) -> None:
-        live = [(e, f) for e, f in batch if f.set_running_or_notify_cancel()]
+    def _gather(self, batch: list[_Queued]) -> float:
+        """Wait a little for the entries the recent batches suggest are on their way;
+        returns the seconds waited."""
+        want = min(max(self._recent, default=1), self.max_batch)
+        if len(batch) >= want:
+            return 0.0
+        started = time.monotonic()
+        deadline = started + min(self.max_gather, self._last_flush_seconds / 4)
+        while len(batch) < want:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(self._queue.get(timeout=remaining))
+            except queue.Empty:
+                break
+            self._drain(batch)
+        return time.monotonic() - started
+
+    def _run(self) -> None:
+        conn: Connection | None = None  # the writer's own connection, while it has work
+        try:
+            while True:
+                try:
+                    first = self._queue.get(timeout=self.idle_seconds)
+                except queue.Empty:
+                    with self._lock:
+                        # re-check under the lock: a submit may have raced with the timeout
+                        if self._queue.empty():
+                            self._thread = None
+                            return
+                    continue
+                batch = [first]
+                conn = self._flush(conn, batch)
+                self._recent.append(len(batch))
+        finally:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+
+    def _flush(self, conn: Connection | None, batch: list[_Queued]) -> Connection | None:
+        """One flush: take the rest of the batch from the queue, link, insert, run the
+        hooks, commit, resolve. Returns the connection to keep (None after a failure: the
+        next flush takes a fresh one)."""
+        started = time.perf_counter()
+        self._drain(batch)
+        gathered = self._gather(batch)
+        live = [q for q in batch if q[2].set_running_or_notify_cancel()]
         if not live:
-            return
+            return conn
         try:
             db = self._db()
             if db is None:
                 raise RuntimeError("the database of this audit writer was closed")
-            with db.transaction() as tx:
-                tx.serialize(AUDIT_LOCK_KEY)
-                seq, prev = chain_head(tx)
-                now = utcnow()
-                done: list[tuple[PendingEntry, AuditEntry]] = []
-                for pending, _ in live:
-                    entry = chain_entry(
-                        seq,
-                        prev,
-                        pending.actor,
-                        pending.action,
-                        pending.object_type,
-                        pending.object_id,
-                        details=pending.details,
-                        purpose=pending.purpose,
-                        case_no=pending.case_no,
-                        occurred_at=now,
-                    )
-                    done.append((pending, entry))
-                    seq, prev = entry.seq, entry.hash
-                tx.conn.execute(insert(audit_entry), [entry_row(e) for _, e in done])
-                for hook in list(self._hooks):
-                    hook(tx, done)
+            if conn is None:
+                conn = db.engine.connect()
+            done = self._optimistic(conn, live) if self._can_guess(conn) else None
+            if done is None:
+                tx = Transaction(conn)
+                with conn.begin():
+                    head = lock_and_head(tx)
+                    rows, done = _link(tx, head, live)
+                    insert_rows(tx, rows)
+                    self._run_hooks(tx, done)
+                self._after_commit(tx)
         except BaseException as exc:  # every waiter learns of the failure
-            for _, future in live:
+            self._head = None
+            for _, _, future in live:
                 future.set_exception(exc)
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
             if not isinstance(exc, Exception):
                 raise
-            return
+            return None
+        last = done[-1][1]
+        self._head = (last.seq, last.hash)
         self.flushes += 1
         self.entries += len(done)
-        for (_, entry), (_, future) in zip(done, live, strict=True):
+        for (_, entry), (_, _, future) in zip(done, live, strict=True):
             future.set_result(entry)
+        # what a flush costs besides the waiting: the next gathering's yardstick
+        self._last_flush_seconds = time.perf_counter() - started - gathered
+        return conn
+
+    def _can_guess(self, conn: Connection) -> bool:
+        """Whether to link the batch to the head this writer last wrote, before the lock
+        (PostgreSQL only, where that saves a round trip; and not for a while after the
+        guess went wrong, as it does while other processes append too)."""
+        if conn.dialect.name != "postgresql" or self._head is None:
+            return False
+        if self._no_guess:
+            self._no_guess -= 1
+            return False
+        return True
+
+    def _optimistic(
+        self, conn: Connection, live: list[_Queued]
+    ) -> list[tuple[PendingEntry, AuditEntry]] | None:
+        """Lock, head read and insert in one round trip, the batch linked to the head this
+        writer last wrote; None when that was not the head any more (rolled back)."""
+        assert self._head is not None
+        tx = Transaction(conn)
+        try:
+            with conn.begin():
+                rows, done = _link(tx, self._head, live)
+                try:
+                    ok = lock_head_insert(tx, self._head, rows)
+                except Exception as exc:  # the insert met the real head's successors
+                    raise _StaleHead from exc
+                if not ok:
+                    raise _StaleHead
+                self._run_hooks(tx, done)
+        except _StaleHead:
+            self._head = None
+            self._no_guess = GUESS_BACKOFF
+            return None
+        self._after_commit(tx)
+        return done
+
+    def _run_hooks(self, tx: Transaction, done: list[tuple[PendingEntry, AuditEntry]]) -> None:
+        for hook in list(self._hooks):
+            hook(tx, done)
+
+    @staticmethod
+    def _after_commit(tx: Transaction) -> None:
+        for fn in tx._after_commit:
+            fn()
+
+
+class _StaleHead(Exception):
+    """The head this writer last wrote is not the chain's head any more."""
+
+
+def _link(
+    tx: Transaction, head: tuple[int, str], live: list[_Queued]
+) -> tuple[list[tuple[Any, ...]], list[tuple[PendingEntry, AuditEntry]]]:
+    """The batch's rows (``audit.services.insert_rows`` order) and entries, linked in queue
+    order after ``head``; they share the flush's time."""
+    sha256, dumps, version = hashlib.sha256, orjson.dumps, HASH_VERSION
+    seq, prev = head
+    now = utcnow()
+    text = time_text(now)
+    occurred = occurred_param(tx, now)
+    rows: list[tuple[Any, ...]] = []
+    done: list[tuple[PendingEntry, AuditEntry]] = []
+    for pending, fields, _ in live:
+        seq += 1
+        digest = sha256(dumps((version, seq, text, *fields, prev))).hexdigest()
+        rows.append((seq, occurred, *fields, prev, digest, version))
+        done.append((pending, AuditEntry(seq, now, *fields, prev, digest, version)))
+        prev = digest
+    return rows, done
 
 
 _writers: weakref.WeakKeyDictionary[Database, GroupCommitWriter] = weakref.WeakKeyDictionary()

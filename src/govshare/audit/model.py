@@ -1,4 +1,21 @@
-"""Audit vocabulary: the closed set of actions and the canonical entry encoding."""
+"""Audit vocabulary: the closed set of actions and the canonical entry encodings.
+
+An entry's ``hash`` is the SHA-256 (hex) of its canonical encoding, which covers every
+column but the hash itself, including ``prev_hash`` (the link). Two encodings exist; each
+entry says which one its hash covers in ``hash_version`` (itself covered by the hash):
+
+- **version 1** (entries written before 0012): sorted-key compact JSON of an object,
+  ``occurred_at`` as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, plus ``"v": 1``.
+- **version 2** (every entry written now): the compact JSON *array* (RFC 8259, UTF-8,
+  non-ASCII characters unescaped, no whitespace; what ``json.dumps(..., ensure_ascii=False,
+  separators=(",", ":"))`` and ``orjson.dumps`` both produce) of
+  ``[2, seq, occurred_at, actor_kind, actor_id, actor_name, actor_department_id, action,
+  object_type, object_id, purpose, case_no, details, prev_hash]``, ``occurred_at`` as the
+  UTC text ``YYYY-MM-DD HH:MM:SS.ffffff`` (the text SQLite stores, and what PostgreSQL's
+  ``to_char`` gives), absent values as ``null``. The array is exactly the columns in
+  their stored form, so that verification hashes what it reads without re-serialising
+  anything (``audit.verify``); JSON keeps it unambiguous (no separator can be forged).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +26,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from govshare.kernel.clock import iso_utc
+import orjson
+
+from govshare.kernel.clock import as_utc, iso_utc
 
 GENESIS_HASH = "0" * 64
+HASH_VERSION = 2  # the encoding of the entries written now
+HASH_VERSIONS = (1, 2)
 
 
 class AuditAction(StrEnum):
@@ -113,8 +134,30 @@ class AuditEntry:
     details: str  # canonical JSON text, already masked
     prev_hash: str
     hash: str
+    hash_version: int = 1  # the encoding ``hash`` covers (module docstring)
 
     def canonical(self) -> bytes:
+        if self.hash_version == 2:
+            return canonical_v2(
+                (
+                    2,
+                    self.seq,
+                    time_text(self.occurred_at),
+                    self.actor_kind,
+                    self.actor_id,
+                    self.actor_name,
+                    self.actor_department_id,
+                    self.action,
+                    self.object_type,
+                    self.object_id,
+                    self.purpose,
+                    self.case_no,
+                    self.details,
+                    self.prev_hash,
+                )
+            )
+        if self.hash_version != 1:
+            raise ValueError(f"unknown audit hash version {self.hash_version!r}")
         return canonical_bytes(
             seq=self.seq,
             occurred_at=self.occurred_at,
@@ -150,6 +193,7 @@ class AuditEntry:
             "details": self.details,
             "prev_hash": self.prev_hash,
             "hash": self.hash,
+            "hash_version": self.hash_version,
         }
 
 
@@ -158,5 +202,22 @@ def canonical_json(value: Any) -> str:
 
 
 def canonical_bytes(*, occurred_at: datetime, **fields: Any) -> bytes:
-    """The encoding the entry hash covers: sorted-key compact JSON, UTF-8, µs UTC time."""
+    """The version 1 encoding: sorted-key compact JSON, UTF-8, µs UTC time."""
     return canonical_json({**fields, "occurred_at": iso_utc(occurred_at), "v": 1}).encode("utf-8")
+
+
+def time_text(value: datetime) -> str:
+    """``occurred_at`` as version 2 hashes it and SQLite stores it:
+    ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC."""
+    return as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def canonical_v2(payload: tuple[Any, ...]) -> bytes:
+    """The version 2 encoding of ``(2, seq, occurred_at text, ..., prev_hash)`` (module
+    docstring): orjson's compact output, which equals the standard library's."""
+    return orjson.dumps(payload)
+
+
+def hash_v2(payload: tuple[Any, ...]) -> str:
+    """The version 2 hash of ``(2, seq, occurred_at text, ..., prev_hash)``."""
+    return hashlib.sha256(canonical_v2(payload)).hexdigest()

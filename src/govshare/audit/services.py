@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,15 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 
 from govshare.audit.keys import PlatformKeys
-from govshare.audit.model import GENESIS_HASH, AuditAction, AuditEntry, canonical_json
+from govshare.audit.model import (
+    GENESIS_HASH,
+    HASH_VERSION,
+    AuditAction,
+    AuditEntry,
+    canonical_json,
+    hash_v2,
+    time_text,
+)
 from govshare.audit.tables import (
     audit_archive,
     audit_checkpoint,
@@ -20,21 +29,36 @@ from govshare.audit.tables import (
     audit_purge_permit,
 )
 from govshare.kernel.actor import Actor
-from govshare.kernel.clock import iso_utc, utcnow
+from govshare.kernel.clock import as_utc, iso_utc, utcnow
 from govshare.kernel.errors import Conflict, ValidationFailed
 from govshare.kernel.ids import new_id
 from govshare.kernel.masking import mask_details
-from govshare.storage.engine import Database, Transaction
+from govshare.storage.engine import Database, Transaction, is_sqlite
 
 AUDIT_LOCK_KEY = 0x6A75646974  # advisory-lock key that serialises appends on PostgreSQL
 
 
+_HEAD_SQL = "SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1"
+_COLUMNS = (
+    "seq, occurred_at, actor_kind, actor_id, actor_name, actor_department_id, action, "
+    "object_type, object_id, purpose, case_no, details, prev_hash, hash, hash_version"
+)
+_INSERT_SQL = {  # constant text: no value is ever formatted into it
+    "sqlite": f"INSERT INTO audit_entry ({_COLUMNS}) VALUES ({', '.join(['?'] * 15)})",  # noqa: S608
+    "postgresql": f"INSERT INTO audit_entry ({_COLUMNS}) VALUES ({', '.join(['%s'] * 15)})",  # noqa: S608
+}
+
+
 def _head(tx: Transaction) -> tuple[int, str]:
-    row = tx.conn.execute(
-        select(audit_entry.c.seq, audit_entry.c.hash).order_by(audit_entry.c.seq.desc()).limit(1)
-    ).first()
-    if row is not None:
-        return int(row.seq), str(row.hash)
+    row = tx.conn.exec_driver_sql(_HEAD_SQL).first()
+    return _head_or_anchor(tx, None if row is None else (int(row[0]), str(row[1])))
+
+
+def _head_or_anchor(tx: Transaction, head: tuple[int, str] | None) -> tuple[int, str]:
+    """The last entry's (seq, hash); with no entry, the newest archive's anchor (a purge
+    may have archived them all), else the genesis."""
+    if head is not None:
+        return head
     anchor = tx.conn.execute(
         select(audit_archive.c.upto_seq, audit_archive.c.last_hash)
         .order_by(audit_archive.c.upto_seq.desc())
@@ -43,6 +67,109 @@ def _head(tx: Transaction) -> tuple[int, str]:
     if anchor is not None:
         return int(anchor.upto_seq), str(anchor.last_hash)
     return 0, GENESIS_HASH
+
+
+def lock_and_head(tx: Transaction) -> tuple[int, str]:
+    """Take the append lock and read the chain's head. On PostgreSQL the lock and the read
+    go in one pipeline (one round trip; the read is its own statement, so it sees what
+    was committed before the lock was granted)."""
+    if is_sqlite(tx.conn):  # BEGIN IMMEDIATE already holds the write lock
+        return _head(tx)
+    dbapi: Any = tx.conn.connection.driver_connection
+    with dbapi.cursor() as lock, dbapi.cursor() as head:
+        with dbapi.pipeline():
+            lock.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK_KEY,))
+            head.execute(_HEAD_SQL)
+        row = head.fetchone()
+    return _head_or_anchor(tx, None if row is None else (int(row[0]), str(row[1])))
+
+
+def lock_head_insert(
+    tx: Transaction, expected: tuple[int, str], rows: Sequence[tuple[Any, ...]]
+) -> bool:
+    """PostgreSQL, when the caller knows the head it last wrote: take the append lock, read
+    the head and insert ``rows`` (linked to ``expected``) in ONE round trip. True when the
+    head was ``expected``. Otherwise (another writer appended in between) the insert
+    either failed on the unique ``seq`` / ``prev_hash`` or must not stand: the caller
+    rolls back and links again from the real head (``lock_and_head``)."""
+    dbapi: Any = tx.conn.connection.driver_connection
+    with dbapi.cursor() as lock, dbapi.cursor() as head, dbapi.cursor() as ins:
+        with dbapi.pipeline():
+            lock.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK_KEY,))
+            head.execute(_HEAD_SQL)
+            ins.executemany(_INSERT_SQL["postgresql"], list(rows))
+        row = head.fetchone()
+    return row is not None and (int(row[0]), str(row[1])) == expected
+
+
+def occurred_param(tx: Transaction, moment: datetime) -> datetime | str:
+    """What ``insert_rows`` binds as ``occurred_at``: on SQLite the UTC text itself (so that
+    the stored text is exactly the text a version 2 hash covers), else the moment."""
+    return time_text(moment) if is_sqlite(tx.conn) else as_utc(moment)
+
+
+def insert_rows(tx: Transaction, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert entries given as raw tuples in ``_COLUMNS`` order (``occurred_at`` as
+    ``occurred_param`` gives it): one driver executemany (psycopg pipelines it into one
+    round trip), no ORM work per row."""
+    dialect = "sqlite" if is_sqlite(tx.conn) else "postgresql"
+    tx.conn.exec_driver_sql(_INSERT_SQL[dialect], list(rows))
+
+
+def insert_entries(tx: Transaction, entries: Sequence[AuditEntry]) -> None:
+    insert_rows(
+        tx,
+        [
+            (
+                e.seq,
+                occurred_param(tx, e.occurred_at),
+                e.actor_kind,
+                e.actor_id,
+                e.actor_name,
+                e.actor_department_id,
+                e.action,
+                e.object_type,
+                e.object_id,
+                e.purpose,
+                e.case_no,
+                e.details,
+                e.prev_hash,
+                e.hash,
+                e.hash_version,
+            )
+            for e in entries
+        ],
+    )
+
+
+# An entry's columns from actor_kind to details, in audit.model's version 2 order.
+Fields = tuple[str, str, str, str | None, str, str, str, str | None, str | None, str]
+
+
+def entry_fields(
+    actor: Actor,
+    action: AuditAction,
+    object_type: str,
+    object_id: str,
+    *,
+    details: dict[str, Any] | None = None,
+    purpose: str | None = None,
+    case_no: str | None = None,
+) -> Fields:
+    """An entry's column values before it has a place in the chain: details masked and
+    written as canonical JSON (the one place this is done)."""
+    return (
+        actor.kind.value,
+        actor.id,
+        actor.name,
+        actor.department_id,
+        AuditAction(action).value,
+        object_type,
+        str(object_id),
+        purpose,
+        case_no,
+        canonical_json(mask_details(details or {})),
+    )
 
 
 def chain_entry(
@@ -58,36 +185,20 @@ def chain_entry(
     case_no: str | None = None,
     occurred_at: datetime | None = None,
 ) -> AuditEntry:
-    """The entry that follows ``(seq, prev_hash)``, details masked, hash computed (the one
-    place an entry is built; ``record`` and the group-commit writer both use it)."""
-    entry = AuditEntry(
-        seq=seq + 1,
-        occurred_at=occurred_at or utcnow(),
-        actor_kind=actor.kind.value,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        actor_department_id=actor.department_id,
-        action=AuditAction(action).value,
-        object_type=object_type,
-        object_id=str(object_id),
+    """The entry that follows ``(seq, prev_hash)``, details masked, hash computed (the
+    group-commit writer links its batches the same way, without the dataclass work)."""
+    fields = entry_fields(
+        actor,
+        action,
+        object_type,
+        object_id,
+        details=details,
         purpose=purpose,
         case_no=case_no,
-        details=canonical_json(mask_details(details or {})),
-        prev_hash=prev_hash,
-        hash="",
     )
-    return replace(entry, hash=entry.computed_hash())
-
-
-def entry_row(entry: AuditEntry) -> dict[str, Any]:
-    """The ``audit_entry`` row of an entry."""
-    return dict(entry.__dict__)
-
-
-def chain_head(tx: Transaction) -> tuple[int, str]:
-    """The chain's last (seq, hash), under the append lock (take ``tx.serialize(AUDIT_LOCK_KEY)``
-    first)."""
-    return _head(tx)
+    moment = occurred_at or utcnow()
+    digest = hash_v2((HASH_VERSION, seq + 1, time_text(moment), *fields, prev_hash))
+    return AuditEntry(seq + 1, moment, *fields, prev_hash, digest, HASH_VERSION)
 
 
 def record(
@@ -102,8 +213,7 @@ def record(
     case_no: str | None = None,
 ) -> AuditEntry:
     """Append one entry to the chain, inside the caller's transaction."""
-    tx.serialize(AUDIT_LOCK_KEY)
-    seq, prev_hash = _head(tx)
+    seq, prev_hash = lock_and_head(tx)
     entry = chain_entry(
         seq,
         prev_hash,
@@ -115,7 +225,7 @@ def record(
         purpose=purpose,
         case_no=case_no,
     )
-    tx.conn.execute(insert(audit_entry).values(**entry_row(entry)))
+    insert_entries(tx, [entry])
     return entry
 
 

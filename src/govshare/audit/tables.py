@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, Integer, SmallInteger, String, Table, Text
 
 from govshare.storage.metadata import metadata
 from govshare.storage.types import UTCDateTime
@@ -25,6 +25,8 @@ audit_entry = Table(
     # unique prev_hash: two entries can never claim the same predecessor (no fork)
     Column("prev_hash", String(64), nullable=False, unique=True),
     Column("hash", String(64), nullable=False, unique=True),
+    # the encoding the hash covers (audit.model): 1 before migration 0012, 2 since
+    Column("hash_version", SmallInteger, nullable=False, server_default="1"),
 )
 
 audit_checkpoint = Table(
