@@ -8,6 +8,7 @@ from bench.config import ROOT, Config
 from bench.measure import ContenderFailed, measured
 from bench.platform_setup import BenchPlatform, pg_admin
 from bench.results import Report, Row
+from govshare.aggregation.loading import SQLITE_LOAD_CACHE_KIB
 from govshare.aggregation.pools import active_pool
 
 
@@ -71,7 +72,7 @@ def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
         su_rate: float | None = None
         why = "sqlite-utils is not installed (run bench/run, or --no-peers was given)"
         if su is not None:
-            target = cfg.work_dir / "sqlite-utils-ingest.db"
+            target = cfg.run_dir / "sqlite-utils-ingest.db"
             target.unlink(missing_ok=True)
             m = measured([str(su), "insert", str(target), "people", str(csv_path), "--csv"])
             su_rate = n / m.seconds
@@ -81,7 +82,7 @@ def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
                 name, "rows/s", gov_rate, "sqlite-utils insert --csv", su_rate, 5.0, why_missing=why
             )
         )
-        raw_db = cfg.work_dir / "raw-executemany.db"
+        raw_db = cfg.run_dir / "raw-executemany.db"
         for suffix in ("", "-wal", "-shm"):
             (raw_db.parent / (raw_db.name + suffix)).unlink(missing_ok=True)
         raw = measured(
@@ -100,6 +101,8 @@ def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
                 codes,
                 "--csv",
                 str(csv_path),
+                "--cache-kib",
+                str(SQLITE_LOAD_CACHE_KIB),
             ],
             cwd=ROOT,
         )

@@ -5,7 +5,8 @@ is its own (``python -m bench.worker KIND ...``; prints one JSON line).
   detection, header mapping, every cell validated, 身份证 check characters, quarantine,
   one atomic batch, lineage, audit), acting as the provider's cataloguer.
 - ``ingest-raw-sqlite``: ``executemany`` of the CSV's rows, unvalidated, into an empty copy
-  of the pool table (same DDL, same indexes, same pragmas) in one transaction.
+  of the pool table (same DDL, same indexes, same pragmas, the load's page cache included)
+  in one transaction.
 - ``ingest-raw-copy``: PostgreSQL ``COPY … FROM STDIN (FORMAT csv)`` of the file into an empty
   copy of the pool table.
 - ``export-raw-sqlite``: the pool's columns through ``csv.writer`` from a sqlite3 cursor.
@@ -67,6 +68,8 @@ def ingest_raw_sqlite(args: argparse.Namespace) -> dict[str, object]:
     conn = sqlite3.connect(args.db, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    if args.cache_kib:  # the page cache govshare's load runs with: the same pragmas
+        conn.execute(f"PRAGMA cache_size=-{int(args.cache_kib)}")
     for stmt in ddl:
         conn.execute(stmt)
     codes = args.codes.split(",")
@@ -197,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("kind", choices=sorted(KINDS))
     for opt in (
         *("url", "db", "ddl-from", "table", "codes", "csv", "out"),
-        *("resource-id", "user", "var-dir", "grant-id", "client-id"),
+        *("resource-id", "user", "var-dir", "grant-id", "client-id", "cache-kib"),
     ):
         p.add_argument(f"--{opt}")
     args = p.parse_args(argv)

@@ -20,7 +20,7 @@ agreement withdraws the filing: the authority files the new terms again.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -48,8 +48,9 @@ from govshare.kernel.actor import Actor
 from govshare.kernel.clock import local_date, utcnow
 from govshare.kernel.errors import Conflict, DomainError, NotFound, ValidationFailed
 from govshare.kernel.ids import new_id
-from govshare.rules import RuleProfile, load_profiles
+from govshare.rules import RuleProfile
 from govshare.rules.calendar import load_calendar
+from govshare.rules.loader import load_profile, profile_paths
 from govshare.storage.engine import Database, Transaction
 
 MAX_EXTENSION_WORKING_DAYS = 5  # NX-13: 最长不超过5个工作日
@@ -163,17 +164,37 @@ class OfflineApprovalMissing(DomainError):
 
 
 # Profiles ------------------------------------------------------------------------------
-@lru_cache(maxsize=4)
-def _profiles_from(profile_dir: Path | None) -> dict[str, RuleProfile]:
-    return load_profiles(profile_dir)
+class _ProfileFiles(Mapping[str, RuleProfile]):
+    """The profiles of a profile directory, each read when first asked for and again when
+    its file changes (cached by path, modification time and size): an upload needs only its
+    provider's profile, not all of them parsed."""
+
+    def __init__(self, profile_dir: Path | None) -> None:
+        self._paths = profile_paths(profile_dir)
+
+    def __getitem__(self, name: str) -> RuleProfile:
+        path = self._paths[name]
+        stat = path.stat()
+        return _profile_file(path, stat.st_mtime_ns, stat.st_size)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
+@lru_cache(maxsize=32)
+def _profile_file(path: Path, mtime_ns: int, size: int) -> RuleProfile:
+    return load_profile(path)
 
 
 def configured_profiles() -> Profiles:
-    """The rule profiles of this process's settings (read once; the same files the platform
-    validated at start-up). For code paths that are not handed the platform's profiles."""
+    """The rule profiles of this process's settings (the same files the platform validated
+    at start-up). For code paths that are not handed the platform's profiles."""
     from govshare.config import get_settings
 
-    return _profiles_from(get_settings().profile_dir)
+    return _ProfileFiles(get_settings().profile_dir)
 
 
 def profile_of(conn: Connection, profiles: Profiles, department: Department) -> RuleProfile:

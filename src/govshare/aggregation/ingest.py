@@ -7,7 +7,6 @@ destroy)."""
 from __future__ import annotations
 
 import hashlib
-import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -15,25 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from govshare.aggregation import agreements, cells, crosscheck
-from govshare.aggregation.model import (
-    Batch,
-    BatchSource,
-    BatchStatus,
-    FieldError,
-    IngestResult,
-    RejectedRow,
-)
-from govshare.aggregation.pools import Pool, ensure_pool
-from govshare.aggregation.readers import RawRow, open_reader
-from govshare.aggregation.tables import data_pool, ingest_batch, quarantine_row
+from govshare.aggregation import agreements, crosscheck
+from govshare.aggregation.loading import CHUNK as CHUNK  # re-exported: callers import them here
+from govshare.aggregation.loading import Loader
+from govshare.aggregation.loading import Progress as Progress
+from govshare.aggregation.model import Batch, BatchSource, BatchStatus, IngestResult
+from govshare.aggregation.pools import ensure_pool
+from govshare.aggregation.readers import RawRow, Records, open_reader
+from govshare.aggregation.tables import data_pool, ingest_batch
 from govshare.audit import services as audit
 from govshare.audit.model import AuditAction
 from govshare.catalog import queries as catalog_queries
-from govshare.catalog.model import DataItemInput, ResourceStatus, ResourceVersion
+from govshare.catalog.model import ResourceStatus, ResourceVersion
 from govshare.identity import queries as identity_queries
 from govshare.identity.policy import Permission, require
 from govshare.kernel.actor import Actor, ActorKind
@@ -41,9 +34,6 @@ from govshare.kernel.clock import utcnow
 from govshare.kernel.errors import Conflict, Forbidden, ValidationFailed
 from govshare.kernel.ids import new_id
 from govshare.storage.engine import Database, Transaction
-
-CHUNK = 2000
-Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -120,117 +110,10 @@ def _existing(tx: Transaction, resource_id: str, source: Source) -> Batch | None
     return None
 
 
-def _upsert_stmt(tx: Transaction, pool: Pool) -> Any:
-    table = pool.table()
-    if not pool.key_columns:
-        return insert(table)
-    ins = pg_insert(table) if tx.conn.dialect.name == "postgresql" else sqlite_insert(table)
-    keep = {"_row_id", "_batch_id"} | set(pool.key_columns)
-    updates = {c.name: ins.excluded[c.name] for c in table.columns if c.name not in keep}
-    return ins.on_conflict_do_update(index_elements=list(pool.key_columns), set_=updates)
-
-
-class _Loader:
-    """Writes validated rows in chunks; tracks the counts and quality of the batch."""
-
-    def __init__(
-        self,
-        tx: Transaction,
-        pool: Pool,
-        batch_id: str,
-        items: list[DataItemInput],
-        progress: Progress | None,
-    ) -> None:
-        self.tx, self.pool, self.batch_id = tx, pool, batch_id
-        self.items = items
-        self.codes = [c.code for c in pool.columns]
-        self.stmt = _upsert_stmt(tx, pool)
-        self.progress = progress
-        self.now = utcnow()
-        self.seq = int(
-            tx.conn.execute(
-                select(data_pool.c.last_seq).where(data_pool.c.id == pool.id)
-            ).scalar_one()
-        )
-        self.pending: dict[Any, dict[str, Any]] = {}
-        self.anonymous = 0
-        self.total = self.loaded = self.rejected = 0
-        self.filled = self.cells = 0
-        self.code_values = {i.code: cells.code_list_values(i.code_list) for i in items}
-
-    def add(self, row_no: int, raw: RawRow) -> RejectedRow | None:
-        self.total += 1
-        values: dict[str, Any] = {}
-        errors: list[FieldError] = []
-        for item in self.items:
-            value, err = cells.convert(item, raw.get(item.code), self.code_values[item.code])
-            if err is not None:
-                errors.append(err)
-            values[item.code] = value
-        if errors:
-            self.rejected += 1
-            return RejectedRow(
-                row_no, {k: None if v is None else str(v) for k, v in raw.items()}, tuple(errors)
-            )
-        self.loaded += 1
-        self.cells += len(self.items)
-        self.filled += sum(1 for v in values.values() if v is not None)
-        self.seq += 1
-        row = {c: values.get(c) for c in self.codes}
-        row.update(
-            _seq=self.seq,
-            _batch_id=self.batch_id,
-            _updated_batch_id=self.batch_id,
-            _loaded_at=self.now,
-            _deleted=False,
-        )
-        if self.pool.key_columns:
-            self.pending[tuple(row[k] for k in self.pool.key_columns)] = row  # last one wins
-        else:
-            self.anonymous += 1
-            self.pending[("#", self.anonymous)] = row
-        if len(self.pending) >= CHUNK:
-            self.flush()
-        return None
-
-    def flush(self) -> None:
-        if self.pending:
-            self.tx.conn.execute(self.stmt, list(self.pending.values()))
-            if self.progress is not None:
-                self.progress(len(self.pending))
-            self.pending.clear()
-
-    def delete(self, keys: list[str]) -> int:
-        if not keys:
-            return 0
-        if len(self.pool.key_columns) != 1:
-            raise ValidationFailed(
-                "该资源没有标识项，不能按标识删除",
-                "this resource has no identifier to delete by",
-                field="deletes",
-            )
-        table = self.pool.table()
-        key = table.c[self.pool.key_columns[0]]
-        done = 0
-        for k in keys:
-            self.seq += 1
-            done += self.tx.conn.execute(
-                update(table)
-                .where(key == k, table.c._deleted.is_(False))
-                .values(
-                    _deleted=True,
-                    _seq=self.seq,
-                    _updated_batch_id=self.batch_id,
-                    _loaded_at=self.now,
-                )
-            ).rowcount
-        return done
-
-
 def ingest(
     db: Database,
     resource_id: str,
-    rows: Iterable[tuple[int, RawRow]] | Callable[[], Iterable[tuple[int, RawRow]]],
+    rows: Iterable[tuple[int, RawRow]] | Records | Callable[[], Iterable[tuple[int, RawRow]]],
     *,
     actor: Actor,
     source: Source,
@@ -277,44 +160,24 @@ def ingest(
                 quality_score=0.0,
             )
         )
-        loader = _Loader(tx, pool, batch_id, list(version.entry.data_items), progress)
-        rejected: list[RejectedRow] = []
-        quarantined: list[dict[str, Any]] = []
-        stream: Iterable[tuple[int, RawRow]] = rows() if callable(rows) else rows
-        for row_no, raw in stream:
-            bad = loader.add(row_no, raw)
-            if bad is not None:
-                if len(rejected) < keep_rejected:
-                    rejected.append(bad)
-                quarantined.append(
-                    {
-                        "batch_id": batch_id,
-                        "row_no": row_no,
-                        "resolved": False,
-                        "values": json.dumps(bad.values, ensure_ascii=False),
-                        "errors": json.dumps([e.__dict__ for e in bad.errors], ensure_ascii=False),
-                    }
-                )
-                if len(quarantined) >= CHUNK:
-                    tx.conn.execute(insert(quarantine_row), quarantined)
-                    quarantined.clear()
-        loader.flush()
-        if quarantined:
-            tx.conn.execute(insert(quarantine_row), quarantined)
+        stream = rows() if callable(rows) else rows
+        loader = Loader(
+            tx,
+            pool,
+            batch_id,
+            list(version.entry.data_items),
+            progress,
+            codes=stream.codes if isinstance(stream, Records) else None,
+        )
+        loader.load(stream, keep_rejected)
         deleted = loader.delete(deletes or [])
         table = pool.table()
-        touched = int(
-            tx.conn.execute(
-                select(func.count())
-                .select_from(table)
-                .where(table.c._updated_batch_id == batch_id, table.c._deleted.is_(False))
-            ).scalar_one()
-        )
-        row_count = int(
-            tx.conn.execute(
-                select(func.count()).select_from(table).where(table.c._deleted.is_(False))
-            ).scalar_one()
-        )
+        live, touched = tx.conn.execute(  # one pass over the pool for both counts
+            select(func.count(), func.count().filter(table.c._updated_batch_id == batch_id)).where(
+                table.c._deleted.is_(False)
+            )
+        ).one()
+        row_count, touched = int(live), int(touched)
         validity = loader.loaded / loader.total if loader.total else 1.0
         completeness = loader.filled / loader.cells if loader.cells else 0.0
         uniqueness = touched / loader.loaded if loader.loaded else 1.0
@@ -414,7 +277,7 @@ def ingest(
         )
         if before_commit is not None:
             before_commit(tx, batch)
-    return IngestResult(batch, duplicate=False, rejected=rejected)
+    return IngestResult(batch, duplicate=False, rejected=loader.rejects)
 
 
 def quality_score(validity: float, completeness: float, uniqueness: float) -> float:
@@ -441,8 +304,9 @@ def ingest_file(
     items = list(version.entry.data_items)
     reader = open_reader(path, fmt, items)
     src = Source(BatchSource.UPLOAD, file_name or path.name, digest, reader.encoding)
+    rows = reader.records if reader.records is not None else reader.rows
     try:
-        return ingest(db, resource_id, reader.rows, actor=actor, source=src, progress=progress)
+        return ingest(db, resource_id, rows, actor=actor, source=src, progress=progress)
     finally:
         close = getattr(reader.rows, "close", None)
         if close is not None:

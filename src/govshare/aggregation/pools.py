@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -32,6 +33,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     insert,
     select,
     text,
@@ -108,29 +110,45 @@ class Pool:
     active: bool
 
     def table(self) -> Table:
-        md = MetaData()
-        cols: list[Any] = [
-            Column(
-                "_row_id",
-                BigInteger().with_variant(Integer, "sqlite"),
-                primary_key=True,
-                autoincrement=True,
-            ),
-            Column("_seq", BigInteger, nullable=False),
-            Column("_batch_id", String(26), nullable=False),
-            Column("_updated_batch_id", String(26), nullable=False),
-            Column("_loaded_at", UTCDateTime(), nullable=False),
-            Column("_deleted", Boolean, nullable=False),
-        ]
-        cols += [Column(c.code, c.sql_type()) for c in self.columns]
-        t = Table(self.table_name, md, *cols)
-        Index(f"ix_{self.table_name}_seq", t.c._seq)
-        if self.key_columns:
-            Index(f"uq_{self.table_name}_key", *[t.c[k] for k in self.key_columns], unique=True)
-        return t
+        """The pool's SQLAlchemy table. The same object for the same pool schema (cached), so
+        that statements built on it hit SQLAlchemy's compiled-statement cache; a schema change
+        (a migrated column list, a new generation) gives a new one."""
+        return _pool_table(
+            self.id, self.generation, self.table_name, self.columns, self.key_columns
+        )
 
     def column(self, code: str) -> PoolColumn | None:
         return next((c for c in self.columns if c.code == code), None)
+
+
+@lru_cache(maxsize=512)
+def _pool_table(
+    pool_id: str,
+    generation: int,
+    table_name: str,
+    columns: tuple[PoolColumn, ...],
+    key_columns: tuple[str, ...],
+) -> Table:
+    md = MetaData()
+    cols: list[Any] = [
+        Column(
+            "_row_id",
+            BigInteger().with_variant(Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+        Column("_seq", BigInteger, nullable=False),
+        Column("_batch_id", String(26), nullable=False),
+        Column("_updated_batch_id", String(26), nullable=False),
+        Column("_loaded_at", UTCDateTime(), nullable=False),
+        Column("_deleted", Boolean, nullable=False),
+    ]
+    cols += [Column(c.code, c.sql_type()) for c in columns]
+    t = Table(table_name, md, *cols)
+    Index(f"ix_{table_name}_seq", t.c._seq)
+    if key_columns:
+        Index(f"uq_{table_name}_key", *[t.c[k] for k in key_columns], unique=True)
+    return t
 
 
 def columns_of(items: tuple[DataItemInput, ...] | list[DataItemInput]) -> tuple[PoolColumn, ...]:
@@ -160,12 +178,15 @@ def _pool(row: Any) -> Pool:
     )
 
 
+_POOLS_OF = (
+    select(data_pool)
+    .where(data_pool.c.resource_id == bindparam("resource_id"))
+    .order_by(data_pool.c.generation.desc())
+)  # built once: every data-service call reads it
+
+
 def pools_of(conn: Any, resource_id: str) -> list[Pool]:
-    rows = conn.execute(
-        select(data_pool)
-        .where(data_pool.c.resource_id == resource_id)
-        .order_by(data_pool.c.generation.desc())
-    ).all()
+    rows = conn.execute(_POOLS_OF, {"resource_id": resource_id}).all()
     return [_pool(r) for r in rows]
 
 

@@ -13,7 +13,7 @@ import io
 import itertools
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -122,7 +122,7 @@ class HeaderMap:
             )
         return cls(tuple(codes))
 
-    def row(self, values: list[Any]) -> RawRow:
+    def row(self, values: Sequence[Any]) -> RawRow:
         out: RawRow = {}
         for code, value in zip(self.codes, values, strict=False):
             if code is not None:
@@ -132,43 +132,93 @@ class HeaderMap:
         return out
 
 
+Chunk = tuple[list[int], list[tuple[Any, ...]]]  # row numbers, and the rows' cells
+
+
+@dataclass(frozen=True)
+class Records:
+    """Rows as tuples of cell values in file column order, a chunk at a time and without a
+    dict per row: ``codes`` names each column's data item (None: a column the platform
+    ignores); ``chunks(size)`` gives (row numbers, rows) of up to ``size`` rows. The loader
+    picks the columns it needs by position."""
+
+    codes: tuple[str | None, ...]
+    chunks: Callable[[int], Iterator[Chunk]]
+
+
 @dataclass
 class Reader:
     rows: Iterator[tuple[int, RawRow]]
     encoding: str
+    records: Records | None = None  # the same rows by position (CSV); use one or the other
 
 
-def _decoded_lines(head: bytes, rest: IO[bytes], encoding: str, at: list[int]) -> Iterator[str]:
-    """The file's physical lines, decoded one at a time, so that a decoding error is raised
-    with ``at[0]`` set to the exact line it is on (a whole-chunk decoder reports it up to a
-    few hundred rows early). No line is read beyond MAX_LINE_BYTES."""
+BLOCK_BYTES = 1 << 18  # the file is decoded a block of whole lines at a time
+
+
+def _decoded_lines(
+    head: bytes, rest: IO[bytes], encoding: str, at: list[int], nul: list[bool]
+) -> Iterator[str]:
+    """The file's physical lines (split at LF only), decoded a block of whole lines at a time.
+    A decoding error is raised once the lines before it were yielded, with ``at[0]`` set to
+    the line it is on. No line may reach MAX_LINE_BYTES. ``nul[0]`` turns True once a NUL
+    character was read."""
     decoder = codecs.getincrementaldecoder(encoding)()
-    more = iter(lambda: rest.readline(MAX_LINE_BYTES), b"")
+    blocks = itertools.chain(_pieces(head), iter(lambda: rest.read(BLOCK_BYTES), b""))
+    del head  # held by _pieces until it is read
     pending = b""
-    for line in itertools.chain(io.BytesIO(head), more):
-        if pending:
-            line, pending = pending + line, b""
-        if not line.endswith(b"\n"):  # the end of the sample, or of the file
-            if len(line) >= MAX_LINE_BYTES:
+    for block in blocks:
+        data = pending + block if pending else block
+        cut = data.rfind(b"\n") + 1
+        if cut == 0 or (pending and data.find(b"\n") >= MAX_LINE_BYTES):
+            if len(data) >= MAX_LINE_BYTES:
                 bad = at[0] + 1
                 raise FileRejected(f"第{bad}行过长", f"row {bad} is too long", field=f"row {bad}")
-            pending = line
+            pending = data
             continue
-        at[0] += 1
-        yield decoder.decode(line)
+        whole, pending = memoryview(data)[:cut], data[cut:]
+        try:
+            text = decoder.decode(whole)
+        except UnicodeDecodeError:
+            yield from _lines_until_bad(bytes(whole), decoder, at)
+            raise
+        del whole, data
+        if "\x00" in text:
+            nul[0] = True
+        yield from io.StringIO(text, newline="\n")
+        at[0] += text.count("\n")
     if pending:
         at[0] += 1
     tail = decoder.decode(pending, final=True)  # raises on a cut-off last character
+    if "\x00" in tail:
+        nul[0] = True
     if tail:
         yield tail
+
+
+def _pieces(head: bytes) -> Iterator[bytes]:
+    for n in range(0, len(head), BLOCK_BYTES):
+        yield head[n : n + BLOCK_BYTES]
+
+
+def _lines_until_bad(
+    whole: bytes, decoder: codecs.IncrementalDecoder, at: list[int]
+) -> Iterator[str]:
+    """Re-decode a block that failed line by line: yield the good lines, then raise the
+    error with ``at[0]`` on the bad one (as a line-at-a-time reader would). A utf-8-sig
+    decoder that failed on its first block no longer drops the BOM: it comes back as
+    U+FEFF at the start of line 1, which ``read_csv`` removes."""
+    for line in whole.split(b"\n")[:-1]:
+        at[0] += 1
+        yield decoder.decode(line + b"\n")  # raises on the bad line
 
 
 def read_csv(fh: IO[bytes], items: list[DataItemInput]) -> Reader:
     buffered = fh if isinstance(fh, io.BufferedReader) else io.BufferedReader(fh)  # type: ignore[type-var]
     head = buffered.read(SAMPLE_BYTES)
     encoding = detect_encoding(head)
-    line_no = [0]
-    reader = csv.reader(_decoded_lines(head, buffered, encoding, line_no))
+    line_no, nul = [0], [False]
+    reader = csv.reader(_decoded_lines(head, buffered, encoding, line_no, nul))
     try:
         headers = next(reader)
     except StopIteration as exc:
@@ -183,16 +233,27 @@ def read_csv(fh: IO[bytes], items: list[DataItemInput]) -> Reader:
         headers[0] = headers[0][1:]
     header_map = HeaderMap.build(headers, items)
 
-    def rows() -> Iterator[tuple[int, RawRow]]:
+    def chunks(size: int) -> Iterator[Chunk]:
         row_no = 1
+        numbers: list[int] = []
+        rows: list[tuple[Any, ...]] = []
         try:
             for values in reader:
                 row_no += 1
-                if not any(v.strip() for v in values):
-                    continue
-                if "\x00" in "".join(values):
+                first = values[0] if values else ""
+                if not first or first.isspace():  # then perhaps no cell holds anything
+                    joined = "".join(values)
+                    if not joined or joined.isspace():
+                        continue
+                if nul[0] and "\x00" in "".join(values):
                     values = [v.replace("\x00", "") for v in values]
-                yield row_no, header_map.row(values)
+                numbers.append(row_no)
+                # a tuple of strings, which the cyclic GC stops tracking (a list it scans
+                # until freed); the csv module caps a cell at MAX_CELL_CHARS + 1
+                rows.append(tuple(values))
+                if len(rows) >= size:
+                    yield numbers, rows
+                    numbers, rows = [], []
         except UnicodeDecodeError as exc:
             bad = line_no[0]
             raise FileRejected(
@@ -206,8 +267,14 @@ def read_csv(fh: IO[bytes], items: list[DataItemInput]) -> Reader:
                 f"row {row_no + 1}: {exc}",
                 field=f"row {row_no + 1}",
             ) from exc
+        if rows:
+            yield numbers, rows
 
-    return Reader(rows(), encoding)
+    def dicts() -> Iterator[tuple[int, RawRow]]:
+        for numbers, rows in chunks(1):
+            yield numbers[0], header_map.row(rows[0])
+
+    return Reader(dicts(), encoding, Records(header_map.codes, chunks))
 
 
 # An XLSX is a zip: what it may unpack to is checked before openpyxl opens it. Sheets are

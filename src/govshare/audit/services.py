@@ -44,8 +44,8 @@ _COLUMNS = (
     "object_type, object_id, purpose, case_no, details, prev_hash, hash, hash_version"
 )
 _INSERT_SQL = {  # constant text: no value is ever formatted into it
-    "sqlite": f"INSERT INTO audit_entry ({_COLUMNS}) VALUES ({', '.join(['?'] * 15)})",  # noqa: S608
-    "postgresql": f"INSERT INTO audit_entry ({_COLUMNS}) VALUES ({', '.join(['%s'] * 15)})",  # noqa: S608
+    "sqlite": f"INSERT INTO audit_entry ({_COLUMNS}) VALUES ({', '.join(['?'] * 15)})",  # noqa: S608  # nosec B608 - identifiers quoted or constant, values bound
+    "postgresql": f"INSERT INTO audit_entry ({_COLUMNS}) VALUES ({', '.join(['%s'] * 15)})",  # noqa: S608  # nosec B608 - identifiers quoted or constant, values bound
 }
 
 
