@@ -161,14 +161,11 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def _run_python(
-    base_url: str,
-    requests: list[Request],
-    headers: dict[str, str],
-    connections: int,
-    duration: float,
-    warmup: float,
-) -> Load:
+def encode_requests(
+    base_url: str, requests: list[Request], headers: dict[str, str]
+) -> tuple[str, int, list[bytes]]:
+    """The server's host and port, and each request as the bytes sent on a keep-alive
+    connection (the Python load generators write these as they are)."""
     url = urlsplit(base_url)
     host, port = url.hostname or "127.0.0.1", url.port or 80
     extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
@@ -179,6 +176,18 @@ async def _run_python(
         if body:
             head += f"Content-Length: {len(body)}\r\n"
         raw.append((head + "\r\n").encode() + body)
+    return host, port, raw
+
+
+async def _run_python(
+    base_url: str,
+    requests: list[Request],
+    headers: dict[str, str],
+    connections: int,
+    duration: float,
+    warmup: float,
+) -> Load:
+    host, port, raw = encode_requests(base_url, requests, headers)
     latencies: list[float] = []
     errors = 0
     counter = 0
@@ -228,3 +237,32 @@ def run_python(
     warmup: float,
 ) -> Load:
     return asyncio.run(_run_python(base_url, requests, headers, connections, duration, warmup))
+
+
+def run_load(
+    loadgen: str,
+    base_url: str,
+    requests: list[Request],
+    headers: dict[str, str],
+    *,
+    connections: int,
+    duration: float,
+    warmup: float,
+    work_dir: Path,
+    label: str,
+) -> Load:
+    """Closed-loop load with wrk (``loadgen == "wrk"``) or the Python generator."""
+    if loadgen == "wrk":
+        return run_wrk(
+            base_url,
+            requests,
+            headers,
+            connections=connections,
+            duration=duration,
+            warmup=warmup,
+            work_dir=work_dir,
+            label=label,
+        )
+    return run_python(
+        base_url, requests, headers, connections=connections, duration=duration, warmup=warmup
+    )

@@ -26,10 +26,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from bench.config import BENCH
-from bench.loadgen import LoadError, Request, _read_response
+from bench.loadgen import LoadError, Request, _read_response, encode_requests
 from bench.loadgen import _write_requests as write_requests
 from bench.servers import ServerFailed
 
@@ -145,16 +144,7 @@ async def _paced_python(
     duration: float,
     rate: float,
 ) -> Paced:
-    url = urlsplit(base_url)
-    host, port = url.hostname or "127.0.0.1", url.port or 80
-    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    raw = []
-    for r in requests:
-        body = r.body.encode()
-        head = f"{r.method} {r.path} HTTP/1.1\r\nHost: {host}:{port}\r\n{extra}"
-        if body:
-            head += f"Content-Length: {len(body)}\r\n"
-        raw.append((head + "\r\n").encode() + body)
+    host, port, raw = encode_requests(base_url, requests, headers)
     latencies: list[float] = []
     errors: Counter[str] = Counter()
     codes: Counter[str] = Counter()

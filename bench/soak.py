@@ -5,7 +5,7 @@
    through ``bench.worker ingest-govshare`` (1,000,000 rows by default), the bench grant
    and the governed server ``govshare serve`` as one process (``bench/governed.py``).
 2. The maximum lookup rate, measured as the lookup benchmark measures it
-   (``loadgen.run_wrk``: wrk, 16 connections, 1 thread, 20 s after a 5 s warm-up), over
+   (``loadgen.run_load``: wrk, 16 connections, 1 thread, 20 s after a 5 s warm-up), over
    as many keys as that benchmark cycles through.
 3. The soak: ``--duration`` seconds (600 by default) at 80 % of that rate, with wrk and
    ``bench/soak.lua``, whose ``delay()`` gives the thread one constant-rate schedule
@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 
 from bench import data, governed
 from bench.config import BENCH, FULL, ROOT, SEED, Config, wrk_path
-from bench.loadgen import Load, LoadError, run_python, run_wrk
+from bench.loadgen import Load, LoadError, run_load
 from bench.machine import describe
 from bench.measure import measured
 from bench.paced import (
@@ -134,26 +134,17 @@ def governed_target(
 def measure_max(cfg: Config, base: str, target: Target, opts: Options, log_dir: Path) -> Load:
     requests = target.loads["lookup"][: FULL.keys]  # as many keys as the lookup benchmark
     s = cfg.sizes
-    if opts.loadgen == "wrk":
-        load = run_wrk(
-            base,
-            requests,
-            target.headers,
-            connections=s.connections,
-            duration=s.duration,
-            warmup=s.warmup,
-            work_dir=log_dir,
-            label="soak-max",
-        )
-    else:
-        load = run_python(
-            base,
-            requests,
-            target.headers,
-            connections=s.connections,
-            duration=s.duration,
-            warmup=s.warmup,
-        )
+    load = run_load(
+        opts.loadgen,
+        base,
+        requests,
+        target.headers,
+        connections=s.connections,
+        duration=s.duration,
+        warmup=s.warmup,
+        work_dir=log_dir,
+        label="soak-max",
+    )
     if load.errors or not load.requests:
         raise LoadError(f"the maximum-rate run had {load.errors} errors in {load.requests} answers")
     return load

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from bench import data, governed
 from bench.config import ROOT, SEED, Config
-from bench.loadgen import Load, LoadError, Request, run_python, run_wrk
+from bench.loadgen import Load, LoadError, Request, run_load
 from bench.platform_setup import BenchPlatform
 from bench.results import Report, Row
 from bench.servers import ServerFailed, free_port, serving
@@ -69,26 +69,17 @@ def drive(cfg: Config, target: Target, log_dir: Path) -> dict[str, Load]:
         for name, requests in target.loads.items():
             prime(base, requests[0], target.headers, target.label)
             s = cfg.sizes
-            if cfg.loadgen == "wrk":
-                load = run_wrk(
-                    base,
-                    requests,
-                    target.headers,
-                    connections=s.connections,
-                    duration=s.duration,
-                    warmup=s.warmup,
-                    work_dir=log_dir,
-                    label=f"{target.label}-{name}",
-                )
-            else:
-                load = run_python(
-                    base,
-                    requests,
-                    target.headers,
-                    connections=s.connections,
-                    duration=s.duration,
-                    warmup=s.warmup,
-                )
+            load = run_load(
+                cfg.loadgen,
+                base,
+                requests,
+                target.headers,
+                connections=s.connections,
+                duration=s.duration,
+                warmup=s.warmup,
+                work_dir=log_dir,
+                label=f"{target.label}-{name}",
+            )
             if load.errors:
                 raise LoadError(
                     f"{target.label} {name}: {load.errors} of {load.requests} answers were errors"

@@ -58,7 +58,7 @@ from govshare.delivery.export_formats import (
 from govshare.delivery.file_tables import delivery_export_job as job_table
 from govshare.delivery.guard import Authorised, CallRequest, guard_for
 from govshare.delivery.model import CallHeaders, GrantedItem, MaskLevel
-from govshare.delivery.queries import pool_for_version, pool_table
+from govshare.delivery.queries import pool_for_version
 from govshare.delivery.receipts import SignedReceipt
 from govshare.identity import queries as identity_queries
 from govshare.kernel.actor import Actor
@@ -350,7 +350,7 @@ def _stream_to_file(platform: Platform, auth: Authorised, job: ExportJob, path: 
         pool = pool_for_version(conn, auth.grant.resource_id, auth.grant.version_no)
         if pool is None:
             raise errors.no_pool()
-        table = pool_table(pool)
+        table = pool.table()
         # the plan's maskers over columns, in its order; an item the pool lacks leaves as null
         maskers = auth.plan.column_maskers()
         columns = [OutColumn(i.code, _out_kind(pool, i)) for i in auth.items]

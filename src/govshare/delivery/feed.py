@@ -24,7 +24,7 @@ from govshare.catalog.model import DeliveryMode
 from govshare.delivery import errors
 from govshare.delivery.guard import CallRequest, guard_for
 from govshare.delivery.model import CallHeaders
-from govshare.delivery.queries import pool_for_version, pool_table
+from govshare.delivery.queries import pool_for_version
 from govshare.delivery.receipts import SignedReceipt
 from govshare.kernel.actor import Actor
 from govshare.kernel.errors import DomainError, ValidationFailed
@@ -83,7 +83,7 @@ def changes(
             pool = pool_for_version(conn, auth.grant.resource_id, auth.grant.version_no)
             if pool is None:
                 raise errors.no_pool()
-            table = pool_table(pool)
+            table = pool.table()
             wanted = [table.c[c] for c in auth.plan.codes if c in table.c]
             rows = conn.execute(
                 select(table.c._seq, table.c._deleted, *wanted)

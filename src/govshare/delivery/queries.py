@@ -178,11 +178,6 @@ def pool_for_version(conn: Connection, resource_id: str, version_no: int) -> Poo
     return candidates[-1] if candidates else None
 
 
-def pool_table(pool: Pool) -> Table:
-    """The pool's table object (one per table layout: ``Pool.table`` caches it)."""
-    return pool.table()
-
-
 _finds: dict[tuple[str, tuple[str, ...], tuple[str, ...], int], tuple[Table, Any]] = {}
 
 
@@ -192,7 +187,7 @@ def find_records(
     """Live (not deleted) records whose key columns equal ``key``, only ``columns`` (the
     statement is built once per pool layout, columns and limit, so that SQLAlchemy's
     compiled cache serves every later call)."""
-    table = pool_table(pool)
+    table = pool.table()  # one Table per pool layout (cached by Pool.table)
     signature = (pool.table_name, tuple(key), columns, limit)
     found = _finds.get(signature)
     if found is None or found[0] is not table:

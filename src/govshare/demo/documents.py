@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from govshare.catalog import queries as catalog_queries
 from govshare.delivery import documents
-from govshare.delivery.queries import pool_for_version, pool_table
+from govshare.delivery.queries import pool_for_version
 from govshare.identity import queries as identity_queries
 from govshare.platform import Platform
 
@@ -79,7 +79,7 @@ def seed_demo_documents(platform: Platform) -> int:
         pool = pool_for_version(conn, res.resource_id, version.version_no) if version else None
         if actor is None or pool is None or len(pool.key_columns) != 1:
             return 0
-        table = pool_table(pool)
+        table = pool.table()
         key = table.c[pool.key_columns[0]]
         wanted = [c for c in ("licence_no", "issued_on") if c in table.c]
         rows = conn.execute(
