@@ -46,6 +46,7 @@ from govshare.catalog.model import DataItemInput, IdentifierKind, ItemType, Reso
 from govshare.kernel.clock import utcnow
 from govshare.kernel.ids import new_id
 from govshare.storage.engine import Transaction
+from govshare.storage.prepared import Prepared
 from govshare.storage.types import UTCDateTime
 
 
@@ -165,29 +166,41 @@ def key_of(items: tuple[DataItemInput, ...] | list[DataItemInput]) -> tuple[str,
 
 
 def _pool(row: Any) -> Pool:
-    m = row._mapping
     return Pool(
-        id=m["id"],
-        resource_id=m["resource_id"],
-        generation=m["generation"],
-        table_name=m["table_name"],
-        version_no=m["version_no"],
-        columns=tuple(PoolColumn(**c) for c in json.loads(m["columns"])),
-        key_columns=tuple(json.loads(m["key_columns"])),
-        active=bool(m["active"]),
+        id=row.id,
+        resource_id=row.resource_id,
+        generation=row.generation,
+        table_name=row.table_name,
+        version_no=row.version_no,
+        columns=tuple(PoolColumn(**c) for c in json.loads(row.columns)),
+        key_columns=tuple(json.loads(row.key_columns)),
+        active=bool(row.active),
     )
 
 
-_POOLS_OF = (
+_POOLS_OF = Prepared(  # every data-service call reads it
     select(data_pool)
     .where(data_pool.c.resource_id == bindparam("resource_id"))
     .order_by(data_pool.c.generation.desc())
-)  # built once: every data-service call reads it
+)
+
+
+_POOL_CACHE_MAX = 1024
+_pools_by_row: dict[tuple[Any, ...], Pool] = {}
 
 
 def pools_of(conn: Any, resource_id: str) -> list[Pool]:
-    rows = conn.execute(_POOLS_OF, {"resource_id": resource_id}).all()
-    return [_pool(r) for r in rows]
+    """A resource's pools, newest generation first (read on every call; each distinct
+    row is parsed once)."""
+    out = []
+    for row in _POOLS_OF.all(conn, {"resource_id": resource_id}):
+        pool = _pools_by_row.get(row)
+        if pool is None:
+            if len(_pools_by_row) >= _POOL_CACHE_MAX:
+                _pools_by_row.clear()
+            pool = _pools_by_row[row] = _pool(row)
+        out.append(pool)
+    return out
 
 
 def active_pool(conn: Any, resource_id: str) -> Pool | None:

@@ -87,6 +87,8 @@ from govshare.delivery.model import (
 from govshare.delivery.queries import grant_for_call
 from govshare.delivery.receipts import Receipt, SignedReceipt, keys_digest, sign
 from govshare.delivery.stats import CallStat, flush_stats
+from govshare.identity.model import VerifiedClient
+from govshare.identity.queries import active_client
 from govshare.kernel.actor import Actor, ActorKind
 from govshare.kernel.clock import SHANGHAI, iso_utc, local_date, utcnow
 from govshare.kernel.errors import DomainError, Unauthenticated, ValidationFailed
@@ -183,8 +185,14 @@ class Guard:
         self.observe: Observer | None = None
 
     # Authorisation ---------------------------------------------------------------------
-    def authorise(self, conn: Connection, actor: Actor, request: CallRequest) -> Authorised:
+    def authorise(
+        self, conn: Connection, caller: Actor | VerifiedClient, request: CallRequest
+    ) -> Authorised:
+        """``caller``: the request's actor, or a verified client-system token whose system
+        is read here, in the call's own transaction (401 ``client_revoked`` when it is
+        revoked; like a bad token, that refusal is not recorded against a grant)."""
         started = time.perf_counter()
+        actor = active_client(conn, caller)
         mode = DeliveryMode(request.mode).value
         day = local_date(utcnow())
         grant: GrantView | None = None

@@ -25,6 +25,7 @@ from govshare.delivery.model import GrantedItem, GrantView
 from govshare.delivery.tables import delivery_call_stat, delivery_error_stat
 from govshare.identity.tables import client_system
 from govshare.sharing.tables import share_grant
+from govshare.storage.prepared import Prepared
 
 
 @dataclass(frozen=True)
@@ -116,17 +117,25 @@ def _grant_statement() -> Any:
     )
 
 
-_GRANT = _grant_statement()
+_GRANT = Prepared(_grant_statement())
 
 
-def grant_for_call(conn: Connection, grant_id: str, today: date) -> GrantView | None:
-    """The grant with its resource, version, replacement and today's call count."""
-    row = conn.execute(_GRANT, {"grant_id": grant_id, "today": today}).first()
-    if row is None:
-        return None
-    meta = _version_items.get(conn, str(row.version_id))
+_PARSED_MAX = 4096
+_parsed_grants: dict[tuple[str, str, str], tuple[tuple[GrantedItem, ...], tuple[str, ...]]] = {}
+
+
+def _parsed(
+    conn: Connection, version_id: str, items_json: str, modes_json: str
+) -> tuple[tuple[GrantedItem, ...], tuple[str, ...]]:
+    """A grant's items (with their version's sensitivity and names) and modes, parsed once
+    per distinct stored text (a grant's terms change only by a new row value)."""
+    key = (version_id, items_json, modes_json)
+    hit = _parsed_grants.get(key)
+    if hit is not None:
+        return hit
+    meta = _version_items.get(conn, version_id)
     items = []
-    for raw in json.loads(row.items):
+    for raw in json.loads(items_json):
         code = str(raw["code"])
         m = meta.get(code)
         items.append(
@@ -137,6 +146,19 @@ def grant_for_call(conn: Connection, grant_id: str, today: date) -> GrantView | 
                 name=m.name if m else code,
             )
         )
+    parsed = (tuple(items), tuple(json.loads(modes_json)))
+    if len(_parsed_grants) >= _PARSED_MAX:
+        _parsed_grants.clear()
+    _parsed_grants[key] = parsed
+    return parsed
+
+
+def grant_for_call(conn: Connection, grant_id: str, today: date) -> GrantView | None:
+    """The grant with its resource, version, replacement and today's call count."""
+    row = _GRANT.first(conn, {"grant_id": grant_id, "today": today})
+    if row is None:
+        return None
+    items, modes = _parsed(conn, str(row.version_id), row.items, row.modes)
     return GrantView(
         id=str(row.id),
         consumer_department_id=str(row.consumer_department_id),
@@ -147,8 +169,8 @@ def grant_for_call(conn: Connection, grant_id: str, today: date) -> GrantView | 
         provider_department_id=str(row.provider_department_id),
         version_id=str(row.version_id),
         version_no=int(row.version_no),
-        items=tuple(items),
-        modes=tuple(json.loads(row.modes)),
+        items=items,
+        modes=modes,
         purpose=str(row.purpose),
         valid_until=row.valid_until,
         status=str(row.status),
@@ -178,15 +200,14 @@ def pool_for_version(conn: Connection, resource_id: str, version_no: int) -> Poo
     return candidates[-1] if candidates else None
 
 
-_finds: dict[tuple[str, tuple[str, ...], tuple[str, ...], int], tuple[Table, Any]] = {}
+_finds: dict[tuple[str, tuple[str, ...], tuple[str, ...], int], tuple[Table, Prepared]] = {}
 
 
 def find_records(
     conn: Connection, pool: Pool, key: dict[str, str], columns: tuple[str, ...], limit: int = 100
 ) -> list[dict[str, Any]]:
     """Live (not deleted) records whose key columns equal ``key``, only ``columns`` (the
-    statement is built once per pool layout, columns and limit, so that SQLAlchemy's
-    compiled cache serves every later call)."""
+    statement is built once per pool layout, columns and limit, and runs ``Prepared``)."""
     table = pool.table()  # one Table per pool layout (cached by Pool.table)
     signature = (pool.table_name, tuple(key), columns, limit)
     found = _finds.get(signature)
@@ -195,13 +216,13 @@ def find_records(
         stmt = select(*[table.c[c] for c in wanted]).where(table.c._deleted.is_(False))
         for code in key:
             stmt = stmt.where(table.c[code] == bindparam(f"k_{code}"))
-        found = (table, stmt.limit(limit))
+        found = (table, Prepared(stmt.limit(limit)))
         with _finds_lock:
             _finds[signature] = found
-    params = {f"k_{code}": value for code, value in key.items()}
-    result = conn.execute(found[1], params)
-    names = list(result.keys())
-    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+    prepared = found[1]
+    names = prepared.names
+    rows = prepared.tuples(conn, {f"k_{code}": value for code, value in key.items()})
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 # Statistics -----------------------------------------------------------------------------

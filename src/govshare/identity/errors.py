@@ -25,3 +25,12 @@ class ClientAuthFailed(Unauthenticated):
 
     def __init__(self) -> None:
         super().__init__("客户端凭证无效或已吊销", "the client credentials are invalid or revoked")
+
+
+class ClientRevoked(Unauthenticated):
+    """A verified token of a client system that is revoked or gone (checked per call)."""
+
+    code = "client_revoked"
+
+    def __init__(self) -> None:
+        super().__init__("业务系统凭证已吊销或不存在", "the client system is revoked or unknown")

@@ -111,3 +111,14 @@ class NewClientSecret:
 
     client: ClientSystem
     secret: str
+
+
+@dataclass(frozen=True)
+class VerifiedClient:
+    """A client system whose access token was verified (signature, issuer, type, expiry):
+    who calls, before the database has said whether the system is still active. A data
+    service resolves it with ``identity.queries.active_client`` inside its own read
+    transaction, so that a hot call reads the database once (a revoked system is refused
+    at its very next call, as with the per-request check of every other route)."""
+
+    client_id: str

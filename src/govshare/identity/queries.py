@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, select
 
+from govshare.identity.errors import ClientRevoked
 from govshare.identity.model import (
     ClientSystem,
     Department,
@@ -14,6 +15,7 @@ from govshare.identity.model import (
     Jurisdiction,
     JurisdictionLevel,
     User,
+    VerifiedClient,
 )
 from govshare.identity.tables import (
     app_user,
@@ -25,6 +27,7 @@ from govshare.identity.tables import (
 )
 from govshare.kernel.actor import Actor, ActorKind, Role
 from govshare.kernel.errors import NotFound
+from govshare.storage.prepared import Prepared
 
 
 def _jurisdiction(row: Row[Any]) -> Jurisdiction:
@@ -229,18 +232,31 @@ def get_client_system(conn: Connection, client_pk: str) -> ClientSystem:
     return _client(row)
 
 
-_CLIENT_ACTOR = select(
-    client_system.c.id,
-    client_system.c.client_id,
-    client_system.c.name,
-    client_system.c.department_id,
-    client_system.c.active,
-).where(client_system.c.client_id == bindparam("client_id"))  # built once: read per call
+_CLIENT_ACTOR = Prepared(  # read on every data-service call
+    select(
+        client_system.c.id,
+        client_system.c.client_id,
+        client_system.c.name,
+        client_system.c.department_id,
+        client_system.c.active,
+    ).where(client_system.c.client_id == bindparam("client_id"))
+)
+
+
+def active_client(conn: Connection, caller: Actor | VerifiedClient) -> Actor:
+    """The acting identity of a call: ``caller`` itself, or the client system a verified
+    token names, read now (``ClientRevoked`` when it is revoked or unknown)."""
+    if not isinstance(caller, VerifiedClient):
+        return caller
+    actor = client_actor(conn, caller.client_id)
+    if actor is None:
+        raise ClientRevoked()
+    return actor
 
 
 def client_actor(conn: Connection, client_id: str) -> Actor | None:
     """The acting identity of a client system, or None if unknown or revoked (checked per call)."""
-    row = conn.execute(_CLIENT_ACTOR, {"client_id": client_id}).first()
+    row = _CLIENT_ACTOR.first(conn, {"client_id": client_id})
     if row is None or not row.active:
         return None
     return Actor(

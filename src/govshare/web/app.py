@@ -27,7 +27,9 @@ from govshare.kernel.errors import DomainError, Unauthenticated
 from govshare.notify import dispatch
 from govshare.platform import Platform
 from govshare.web.deps import Renderer, locale_of
+from govshare.web.errors import json_error
 from govshare.web.i18n import LOCALES, translations
+from govshare.web.lane import DeliveryLane
 from govshare.web.logging import configure_logging, get_logger
 from govshare.web.metrics import metrics
 from govshare.web.nav import unread_notices
@@ -89,10 +91,15 @@ def _wants_json(request: Request) -> bool:
 
 
 def create_app(
-    settings: Settings | None = None, platform: Platform | None = None, queue: Any = None
+    settings: Settings | None = None,
+    platform: Platform | None = None,
+    queue: Any = None,
+    *,
+    lane: bool = True,
 ) -> FastAPI:
     """``queue``: the job queue that runs batch exports (``jobs.queue.make_queue``; tests
-    pass an immediate one); the embedded queue is opened on the first export when None."""
+    pass an immediate one); the embedded queue is opened on the first export when None.
+    ``lane=False`` leaves every call to the routes (tests compare the two)."""
     settings = settings or (platform.settings if platform else get_settings())
     configure_logging(settings.log_level)
     platform = platform or Platform.open(settings)
@@ -126,6 +133,10 @@ def create_app(
     guard_for(platform).observe = metrics().observe_delivery  # per-call metrics on /metrics
     app.state.renderer = Renderer(_templates())
 
+    # innermost: lookup and verification with a bearer token skip the router (web.lane)
+    if lane:
+        app.add_middleware(DeliveryLane, platform=platform)
+
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
@@ -149,7 +160,7 @@ def create_app(
                     f'<div class="alert error" role="alert">{_escape(exc.message(locale))}</div>',
                     status_code=exc.status,
                 )
-            return JSONResponse({"error": exc.to_dict(locale)}, status_code=exc.status)
+            return json_error(request, exc)
         if isinstance(exc, Unauthenticated) and request.method == "GET":
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         renderer: Renderer = request.app.state.renderer

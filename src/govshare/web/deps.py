@@ -16,10 +16,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from govshare.identity import queries as identity_queries
+from govshare.identity.model import VerifiedClient
 from govshare.identity.policy import Permission, require
 from govshare.kernel.actor import Actor, ActorKind
 from govshare.kernel.clock import utcnow
-from govshare.kernel.errors import DomainError, Forbidden, Unauthenticated
+from govshare.kernel.errors import DomainError, Forbidden
 from govshare.platform import Platform
 from govshare.web.i18n import normalise
 from govshare.web.nav import navigation
@@ -86,14 +87,7 @@ def _bearer_actor(request: Request, platform: Platform) -> Actor | None:
 
     claims = decode_client_token(platform.keys, auth[7:].strip(), now=utcnow())
     with platform.db.read() as conn:
-        actor = identity_queries.client_actor(conn, str(claims["sub"]))
-    if actor is None:
-        raise Unauthenticated(
-            "业务系统凭证已吊销或不存在",
-            "the client system is revoked or unknown",
-            code="client_revoked",
-        )
-    return actor
+        return identity_queries.active_client(conn, VerifiedClient(str(claims["sub"])))
 
 
 def current_actor(request: Request) -> Actor:

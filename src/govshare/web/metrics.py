@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+
+CHILDREN_MAX = 10_000  # cached metric series of delivery calls (grants x modes x outcomes)
 
 
 class Metrics:
@@ -41,11 +44,23 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=self.registry,
         )
+        self._calls: dict[tuple[str, str, str], Any] = {}
+        self._latency: dict[str, Any] = {}
 
     def observe_delivery(self, grant_id: str, mode: str, outcome: str, seconds: float) -> None:
-        self.delivery_calls.labels(grant_id, mode, outcome).inc()
+        calls = self._calls.get((grant_id, mode, outcome))
+        if calls is None:  # labels() locks and builds its key: keep each series' child
+            if len(self._calls) >= CHILDREN_MAX:
+                self._calls.clear()
+            calls = self._calls[(grant_id, mode, outcome)] = self.delivery_calls.labels(
+                grant_id, mode, outcome
+            )
+        calls.inc()
         if outcome == "ok":
-            self.delivery_latency.labels(mode).observe(seconds)
+            latency = self._latency.get(mode)
+            if latency is None:
+                latency = self._latency[mode] = self.delivery_latency.labels(mode)
+            latency.observe(seconds)
 
 
 @lru_cache(maxsize=1)

@@ -4,6 +4,7 @@ stream per request, unlike ``BaseHTTPMiddleware``; the delivery hot paths go thr
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,6 +20,9 @@ class Observe:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # the metric series of each (method, template, status): labels() takes a lock and
+        # builds its key on every call (templates and statuses are few)
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,9 +41,15 @@ class Observe:
         template = getattr(route, "path", "unmatched")
         elapsed = time.perf_counter() - started
         method = scope["method"]
-        m = metrics()
-        m.requests.labels(method, template, str(status[0])).inc()
-        m.latency.labels(method, template).observe(elapsed)
+        children = self._children.get((method, template, status[0]))
+        if children is None:
+            m = metrics()
+            children = self._children[(method, template, status[0])] = (
+                m.requests.labels(method, template, str(status[0])),
+                m.latency.labels(method, template),
+            )
+        children[0].inc()
+        children[1].observe(elapsed)
         actor = scope.get("state", {}).get("actor")
         log.info(
             "request",

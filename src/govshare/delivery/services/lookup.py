@@ -13,6 +13,7 @@ from govshare.delivery.model import CallHeaders
 from govshare.delivery.queries import find_records
 from govshare.delivery.receipts import SignedReceipt
 from govshare.delivery.services.common import normalise_key, subject
+from govshare.identity.model import VerifiedClient
 from govshare.kernel.actor import Actor
 from govshare.kernel.errors import DomainError
 from govshare.platform import Platform
@@ -38,7 +39,7 @@ def _start(
     key: str | None,
     items: tuple[str, ...] | None,
     call: CallHeaders,
-    actor: Actor,
+    actor: Actor | VerifiedClient,
 ) -> tuple[list[dict[str, Any]], Completion]:
     guard = guard_for(platform)
     with platform.db.read() as conn:
@@ -78,7 +79,7 @@ def lookup(
     key: str | None,
     items: tuple[str, ...] | None,
     call: CallHeaders,
-    actor: Actor,
+    actor: Actor | VerifiedClient,
 ) -> LookupResult:
     """Authorise, read, mask, audit (waits until durable) and receipt one lookup."""
     records, done = _start(platform, grant_id, key, items, call, actor)
@@ -93,7 +94,7 @@ async def lookup_async(
     key: str | None,
     items: tuple[str, ...] | None,
     call: CallHeaders,
-    actor: Actor,
+    actor: Actor | VerifiedClient,
 ) -> LookupResult:
     """``lookup`` on an event loop: the same steps; the wait for the durable audit entry
     (group commit) holds no thread."""

@@ -20,6 +20,7 @@ from govshare.delivery.model import CallHeaders, MaskLevel, VerifyOutcome
 from govshare.delivery.queries import find_records
 from govshare.delivery.receipts import SignedReceipt
 from govshare.delivery.services.common import normalise_key, subject
+from govshare.identity.model import VerifiedClient
 from govshare.kernel.actor import Actor
 from govshare.kernel.errors import DomainError
 from govshare.platform import Platform
@@ -65,7 +66,7 @@ def _start(
     key: str | None,
     claims: dict[str, Any],
     call: CallHeaders,
-    actor: Actor,
+    actor: Actor | VerifiedClient,
 ) -> tuple[dict[str, VerifyOutcome], Completion]:
     guard = guard_for(platform)
     codes = tuple(claims)
@@ -131,7 +132,7 @@ def verify(
     key: str | None,
     claims: dict[str, Any],
     call: CallHeaders,
-    actor: Actor,
+    actor: Actor | VerifiedClient,
 ) -> VerifyResult:
     """Authorise, compare, audit (waits until durable) and receipt one verification."""
     results, done = _start(platform, grant_id, key, claims, call, actor)
@@ -146,7 +147,7 @@ async def verify_async(
     key: str | None,
     claims: dict[str, Any],
     call: CallHeaders,
-    actor: Actor,
+    actor: Actor | VerifiedClient,
 ) -> VerifyResult:
     """``verify`` on an event loop (the durable-audit wait holds no thread)."""
     results, done = _start(platform, grant_id, key, claims, call, actor)

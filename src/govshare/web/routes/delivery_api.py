@@ -10,6 +10,7 @@ values are sent percent-encoded UTF-8. Each answer carries its signed call recei
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
@@ -19,7 +20,10 @@ from govshare.delivery import receipts
 from govshare.delivery.guard import call_headers
 from govshare.delivery.services import lookup as lookup_service
 from govshare.delivery.services import verify as verify_service
+from govshare.identity.model import VerifiedClient
 from govshare.identity.policy import Permission
+from govshare.kernel.actor import Actor
+from govshare.platform import Platform
 from govshare.web.deps import PlatformDep, policy
 from govshare.web.routes.delivery_common import (
     CALL_HEADERS_OPENAPI,
@@ -94,14 +98,21 @@ async def lookup(
 ) -> Response:
     """Only granted items leave, each at its granted masking level (NX-12). Audited
     (QUERY) and receipted (SZ-16.4)."""
+    return await run_lookup(platform, grant_id, key, items, request.headers, actor)
+
+
+async def run_lookup(
+    platform: Platform,
+    grant_id: str,
+    key: str | None,
+    items: str | None,
+    headers: Mapping[str, str],
+    caller: Actor | VerifiedClient,
+) -> Response:
+    """The lookup call itself (this route, and ``web.lane`` for bearer-token calls)."""
     wanted = tuple(c.strip() for c in items.split(",") if c.strip()) if items else None
     result = await lookup_service.lookup_async(
-        platform,
-        grant_id,
-        key=key,
-        items=wanted,
-        call=call_headers(request.headers),
-        actor=actor,
+        platform, grant_id, key=key, items=wanted, call=call_headers(headers), actor=caller
     )
     return receipted_response(
         result,
@@ -152,13 +163,20 @@ async def verify(
 ) -> Response:
     """Never returns a stored value (NX-14, NX-38). Rate-limited more strictly than
     lookup, limited per subject per day, audited (VERIFY) and receipted."""
+    return await run_verify(platform, grant_id, body.key, body.claims, request.headers, actor)
+
+
+async def run_verify(
+    platform: Platform,
+    grant_id: str,
+    key: str,
+    claims: dict[str, Any],
+    headers: Mapping[str, str],
+    caller: Actor | VerifiedClient,
+) -> Response:
+    """The verification call itself (this route, and ``web.lane`` for bearer-token calls)."""
     result = await verify_service.verify_async(
-        platform,
-        grant_id,
-        key=body.key,
-        claims=body.claims,
-        call=call_headers(request.headers),
-        actor=actor,
+        platform, grant_id, key=key, claims=claims, call=call_headers(headers), actor=caller
     )
     return receipted_response(
         result, result.headers, results={c: r.value for c, r in result.results.items()}
