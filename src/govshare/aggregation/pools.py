@@ -178,8 +178,17 @@ def _pool(row: Any) -> Pool:
     )
 
 
-_POOLS_OF = Prepared(  # every data-service call reads it
-    select(data_pool)
+_POOLS_OF = Prepared(  # every data-service call reads it (what ``_pool`` needs)
+    select(
+        data_pool.c.id,
+        data_pool.c.resource_id,
+        data_pool.c.generation,
+        data_pool.c.table_name,
+        data_pool.c.version_no,
+        data_pool.c.columns,
+        data_pool.c.key_columns,
+        data_pool.c.active,
+    )
     .where(data_pool.c.resource_id == bindparam("resource_id"))
     .order_by(data_pool.c.generation.desc())
 )

@@ -23,13 +23,15 @@ thread per database per process:
   shows that another writer appended in between (the insert then fails on the unique
   ``seq`` / ``prev_hash``, or is rolled back), the flush is redone from the real head
   and the writer reads the head first for its next ``GUESS_BACKOFF`` flushes.
-- Gathering: the waiters a flush releases usually come straight back with their next
-  entry, but a few microseconds too late for the next batch, which would then go out
-  with one or two entries and cost a whole commit (an fsync) of its own. So when fewer
-  entries are queued than the recent batches held, the writer waits for them, at most a
-  quarter of the last flush's duration and never more than ``max_gather`` seconds (the
-  idea of PostgreSQL's ``commit_delay`` / ``commit_siblings``). A lone caller (recent
-  batches of one) never waits.
+- Gathering: the callers a flush releases come back with their next entries a little
+  later (threads within microseconds; a server's event loop one entry per request it
+  handles, every few hundred microseconds), too late for the next batch, which would
+  then go out with one or two entries and cost a whole commit of its own (on a busy
+  server that made the writer thread cost almost as much CPU as the requests). So while
+  callers keep coming, the writer waits for more: each time up to a few of the recent
+  gaps between arrivals, in all at most ``max_gather`` seconds (the idea of
+  PostgreSQL's ``commit_delay`` / ``commit_siblings``). A lone caller (recent batches
+  of one) never waits.
 - A failed flush fails every future of that batch (the callers see the exception); the
   chain is untouched because the transaction rolled back.
 - Several processes may each run a writer: every flush reads the head under the lock, so
@@ -98,6 +100,9 @@ _Queued = tuple[PendingEntry, Fields, "Future[AuditEntry]"]
 
 RECENT_BATCHES = 4  # how many recent batch sizes say how many entries to gather
 GUESS_BACKOFF = 16  # flushes that read the head first after a wrong guess
+GAP_FACTOR = 3  # gathering waits up to this many recent gaps between arrivals ...
+MIN_GAP = 0.0001  # ... and at least this long (seconds)
+GAP_WEIGHT = 0.2  # the weight of the newest gap in the running mean
 
 
 def prepare(entry: PendingEntry) -> Fields:
@@ -120,7 +125,7 @@ class GroupCommitWriter:
         *,
         max_batch: int = 1000,
         idle_seconds: float = 5.0,
-        max_gather: float = 0.002,
+        max_gather: float = 0.003,
     ) -> None:
         self._db = weakref.ref(db)  # weak: the writer lives as long as its Database
         self.max_batch = max_batch
@@ -131,7 +136,7 @@ class GroupCommitWriter:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._recent: deque[int] = deque(maxlen=RECENT_BATCHES)
-        self._last_flush_seconds = 0.0
+        self._gap = 0.0  # running mean of the gaps between arrivals while gathering
         self._head: tuple[int, str] | None = None  # (seq, hash) this writer last wrote
         self._no_guess = 0
         self.flushes = 0  # how many transactions were committed (for tests and metrics)
@@ -151,7 +156,9 @@ class GroupCommitWriter:
             future.set_exception(exc)
             return future
         self._queue.put((entry, fields, future))
-        self._ensure_thread()
+        thread = self._thread  # the usual case, without the lock: the writer is running
+        if thread is None or not thread.is_alive():
+            self._ensure_thread()
         return future
 
     def append(self, entry: PendingEntry, *, timeout: float | None = 60.0) -> AuditEntry:
@@ -177,21 +184,27 @@ class GroupCommitWriter:
                 return
 
     def _gather(self, batch: list[_Queued]) -> float:
-        """Wait a little for the entries the recent batches suggest are on their way;
-        returns the seconds waited."""
-        want = min(max(self._recent, default=1), self.max_batch)
-        if len(batch) >= want:
+        """While callers keep coming (this batch or a recent one held more than one
+        entry), wait for more: each time up to a few of the recent gaps between arrivals
+        (at least ``MIN_GAP``), in all at most ``max_gather``. Threads that all append
+        at once stop waiting a moment after their burst; an event loop that hands over
+        an entry every few hundred microseconds fills the batch for ``max_gather``. A
+        lone caller never waits. Returns the seconds waited."""
+        if len(batch) <= 1 and max(self._recent, default=1) <= 1:
             return 0.0
         started = time.monotonic()
-        deadline = started + min(self.max_gather, self._last_flush_seconds / 4)
-        while len(batch) < want:
-            remaining = deadline - time.monotonic()
+        deadline = started + self.max_gather
+        get = self._queue.get
+        while len(batch) < self.max_batch:
+            now = time.monotonic()
+            remaining = deadline - now
             if remaining <= 0:
                 break
             try:
-                batch.append(self._queue.get(timeout=remaining))
+                batch.append(get(timeout=min(remaining, max(GAP_FACTOR * self._gap, MIN_GAP))))
             except queue.Empty:
                 break
+            self._gap += (time.monotonic() - now - self._gap) * GAP_WEIGHT
             self._drain(batch)
         return time.monotonic() - started
 
@@ -220,9 +233,8 @@ class GroupCommitWriter:
         """One flush: take the rest of the batch from the queue, link, insert, run the
         hooks, commit, resolve. Returns the connection to keep (None after a failure: the
         next flush takes a fresh one)."""
-        started = time.perf_counter()
         self._drain(batch)
-        gathered = self._gather(batch)
+        self._gather(batch)
         live = [q for q in batch if q[2].set_running_or_notify_cancel()]
         if not live:
             return conn
@@ -257,8 +269,6 @@ class GroupCommitWriter:
         self.entries += len(done)
         for (_, entry), (_, _, future) in zip(done, live, strict=True):
             future.set_result(entry)
-        # what a flush costs besides the waiting: the next gathering's yardstick
-        self._last_flush_seconds = time.perf_counter() - started - gathered
         return conn
 
     def _can_guess(self, conn: Connection) -> bool:

@@ -50,7 +50,12 @@ _INSERT_SQL = {  # constant text: no value is ever formatted into it
 
 
 def _head(tx: Transaction) -> tuple[int, str]:
-    row = tx.conn.exec_driver_sql(_HEAD_SQL).first()
+    cursor = tx.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_HEAD_SQL)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
     return _head_or_anchor(tx, None if row is None else (int(row[0]), str(row[1])))
 
 
@@ -113,7 +118,11 @@ def insert_rows(tx: Transaction, rows: Sequence[tuple[Any, ...]]) -> None:
     ``occurred_param`` gives it): one driver executemany (psycopg pipelines it into one
     round trip), no ORM work per row."""
     dialect = "sqlite" if is_sqlite(tx.conn) else "postgresql"
-    tx.conn.exec_driver_sql(_INSERT_SQL[dialect], list(rows))
+    cursor = tx.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(_INSERT_SQL[dialect], list(rows))
+    finally:
+        cursor.close()
 
 
 def insert_entries(tx: Transaction, entries: Sequence[AuditEntry]) -> None:

@@ -114,6 +114,8 @@ def _header_text(value: str | None) -> str | None:
     raw UTF-8 bytes that arrived as latin-1."""
     if value is None:
         return None
+    if value.isascii() and "%" not in value:  # nothing to decode (the usual case)
+        return value.strip() or None
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         value = value.encode("latin-1").decode("utf-8")
     text = unquote(value).strip()

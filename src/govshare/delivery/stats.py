@@ -18,6 +18,7 @@ from govshare.audit.group_commit import PendingEntry
 from govshare.audit.model import AuditEntry
 from govshare.delivery.tables import LATENCY_BUCKETS_MS, delivery_call_stat, delivery_error_stat
 from govshare.storage.engine import Transaction
+from govshare.storage.prepared import PreparedWrite
 
 NO_GRANT = "-"
 
@@ -49,12 +50,12 @@ COUNTERS = (
     *(f"lat_{b}" for b in LATENCY_BUCKETS_MS),
     "lat_over",
 )
-_upserts: dict[str, tuple[Any, Any]] = {}
+_upserts: dict[str, tuple[PreparedWrite, PreparedWrite]] = {}
 
 
-def _statements(dialect: str) -> tuple[Any, Any]:
+def _statements(dialect: str) -> tuple[PreparedWrite, PreparedWrite]:
     """The two upserts (call counters, refusal counts), built once per dialect and run
-    with executemany, so that a flush compiles nothing."""
+    with the driver's executemany, so that a flush compiles nothing."""
     found = _upserts.get(dialect)
     if found is None:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -69,7 +70,7 @@ def _statements(dialect: str) -> tuple[Any, Any]:
             index_elements=[e.c.grant_id, e.c.day, e.c.mode, e.c.code],
             set_={"count": e.c.count + errors.excluded["count"]},
         )
-        found = _upserts[dialect] = (calls, errors)
+        found = _upserts[dialect] = (PreparedWrite(calls), PreparedWrite(errors))
     return found
 
 
@@ -111,10 +112,10 @@ def flush_stats(tx: Transaction, done: Sequence[tuple[PendingEntry, AuditEntry]]
             row[_bucket(stat.latency_ms)] += 1
     calls_stmt, errors_stmt = _statements(tx.conn.dialect.name)
     if calls:
-        tx.conn.execute(calls_stmt, list(calls.values()))
+        calls_stmt.executemany(tx.conn, list(calls.values()))
     if errors:
-        tx.conn.execute(
-            errors_stmt,
+        errors_stmt.executemany(
+            tx.conn,
             [
                 {"grant_id": g, "day": d, "mode": m, "code": c, "count": n}
                 for (g, d, m, c), n in errors.items()

@@ -8,8 +8,9 @@ PostgreSQL (psycopg 3): writers that must serialise take an advisory lock.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
+
+from govshare.kernel.errors import DomainError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -53,12 +56,16 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        mode = conn.info.get("begin_mode", "IMMEDIATE")
-        # straight to the driver: every unit of work and every read starts here, and
-        # SQLAlchemy's statement machinery costs more than the BEGIN itself
-        conn.connection.dbapi_connection.execute(_BEGIN[mode])  # type: ignore[union-attr]
+    def do_begin(fairy: Any) -> None:
+        """The dialect's BEGIN (pysqlite's own does nothing): our mode, straight to the
+        driver. Every unit of work and every read starts here. It is the dialect's hook
+        rather than a ``begin`` event so that the engine has no connection events: with
+        one, SQLAlchemy joins event dispatchers on every ``engine.connect()``, which cost
+        a data-service call more than its BEGIN."""
+        mode = fairy.info.get("begin_mode", "IMMEDIATE")
+        fairy.dbapi_connection.execute(_BEGIN[mode])
+
+    engine.dialect.do_begin = do_begin  # type: ignore[method-assign,assignment]
 
 
 def is_sqlite(conn_or_engine: Connection | Engine) -> bool:
@@ -88,6 +95,8 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine = make_engine(url, echo=echo)
+        self._local = threading.local()
+        self._kept: set[Connection] = set()  # the read connections kept (``keep_reads``)
 
     @property
     def dialect(self) -> str:
@@ -105,17 +114,69 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read-only snapshot (deferred BEGIN on SQLite, so readers never block writers)."""
-        with self.engine.connect() as conn:
-            conn.info["begin_mode"] = "DEFERRED"
-            try:
-                with conn.begin():
-                    yield conn
-            finally:
-                conn.info.pop("begin_mode", None)
+        """A read-only snapshot (deferred BEGIN on SQLite, so readers never block writers).
+
+        Inside ``keep_reads`` (the server's event-loop thread, where every data-service
+        call reads) the snapshot runs on a connection kept for that thread: checking one
+        out of the pool and back cost a call more than its indexed reads (and a round
+        trip for the pre-ping on PostgreSQL). A read nested in another uses a pooled one;
+        a failure other than a refused request (``DomainError``) drops the kept one."""
+        local = self._local
+        if not getattr(local, "keep", False) or getattr(local, "busy", False):
+            with self.engine.connect() as pooled:
+                yield from _read_on(pooled)
+            return
+        kept: Connection | None = getattr(local, "conn", None)
+        if kept is None or kept.closed or kept.invalidated:
+            kept = local.conn = self.engine.connect()
+            self._kept.add(kept)
+        conn = kept
+        local.busy = True
+        try:
+            yield from _read_on(conn)
+        except BaseException as exc:
+            if not isinstance(exc, DomainError):
+                self._drop(conn)
+            raise
+        finally:
+            local.busy = False
+
+    @contextmanager
+    def keep_reads(self) -> Iterator[None]:
+        """Reads on this thread reuse one connection until the block ends (the web app
+        runs its event loop inside it; other threads keep using the pool)."""
+        local = self._local
+        local.keep = True
+        try:
+            yield
+        finally:
+            local.keep = False
+            conn = getattr(local, "conn", None)
+            if conn is not None:
+                self._drop(conn)
+
+    def _drop(self, conn: Connection) -> None:
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = None
+        self._kept.discard(conn)
+        with suppress(Exception):
+            conn.close()
 
     def dispose(self) -> None:
+        for conn in list(self._kept):
+            with suppress(Exception):
+                conn.close()
+        self._kept.clear()
         self.engine.dispose()
+
+
+def _read_on(conn: Connection) -> Iterator[Connection]:
+    conn.info["begin_mode"] = "DEFERRED"
+    try:
+        with conn.begin():
+            yield conn
+    finally:
+        conn.info.pop("begin_mode", None)
 
 
 def null_pool_engine(url: str) -> Engine:

@@ -130,3 +130,66 @@ class Prepared:
                 values[i] = proc(values[i])
             out.append(tuple(values))
         return out
+
+
+@dataclass(frozen=True)
+class _WritePlan:
+    sql: str
+    positional: tuple[str, ...] | None
+    defaults: dict[str, Any]
+    binds: dict[str, Processor]
+
+
+class PreparedWrite:
+    """A DML statement (an insert or upsert given its rows as dicts) compiled once per
+    dialect and set of keys, run with the driver's ``executemany`` on the caller's
+    connection: the audit flush's hooks run one per flush, and SQLAlchemy's execution
+    context cost more than the statement."""
+
+    def __init__(self, stmt: Any) -> None:
+        self.stmt = stmt
+        self._plans: dict[tuple[str, tuple[str, ...]], _WritePlan] = {}
+        self._lock = threading.Lock()
+
+    def _plan(self, dialect: Dialect, keys: tuple[str, ...]) -> _WritePlan:
+        plan = self._plans.get((dialect.name, keys))
+        if plan is not None:
+            return plan
+        compiled = self.stmt.compile(dialect=dialect, column_keys=list(keys))
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise ValueError("PreparedWrite does not support expanding or literal parameters")
+        binds: dict[str, Processor] = {}
+        for bind in compiled.binds.values():
+            proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if proc is not None:
+                binds[bind.key] = proc
+        positional = compiled.positiontup
+        plan = _WritePlan(
+            sql=compiled.string,
+            positional=tuple(positional) if positional is not None else None,
+            defaults={k: v for k, v in compiled.params.items() if k not in keys},
+            binds=binds,
+        )
+        with self._lock:
+            self._plans[(dialect.name, keys)] = plan
+        return plan
+
+    def executemany(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        plan = self._plan(conn.dialect, tuple(rows[0]))
+        params: list[Any] = []
+        for row in rows:
+            values = {**plan.defaults, **row} if plan.defaults else dict(row)
+            for name, proc in plan.binds.items():
+                if name in values:
+                    values[name] = proc(values[name])
+            params.append(
+                [values[n] for n in plan.positional] if plan.positional is not None else values
+            )
+        driver: Any = conn.connection.driver_connection  # inside the caller's transaction
+        cursor = driver.cursor()
+        try:
+            cursor.executemany(plan.sql, params)
+        finally:
+            cursor.close()

@@ -108,8 +108,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_periodic_checkpoints(platform, log))
-        # notices go out from a background thread woken after each commit that queues them
-        with dispatch.running(platform.db, settings) as dispatcher:
+        # notices go out from a background thread woken after each commit that queues them;
+        # reads on the event loop's thread (the data services) reuse one connection
+        with platform.db.keep_reads(), dispatch.running(platform.db, settings) as dispatcher:
             app.state.dispatcher = dispatcher
             try:
                 yield
@@ -133,10 +134,6 @@ def create_app(
     guard_for(platform).observe = metrics().observe_delivery  # per-call metrics on /metrics
     app.state.renderer = Renderer(_templates())
 
-    # innermost: lookup and verification with a bearer token skip the router (web.lane)
-    if lane:
-        app.add_middleware(DeliveryLane, platform=platform)
-
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
@@ -145,6 +142,11 @@ def create_app(
         same_site="lax",
         https_only=settings.session_https_only,
     )
+
+    # lookup and verification with a bearer token skip the router and the session, which
+    # they never use (web.lane); metrics, request log and security headers still wrap them
+    if lane:
+        app.add_middleware(DeliveryLane, platform=platform)
 
     # outermost: headers and Secure cookies on every response, the scheme settled first
     app.add_middleware(SecurityHeaders, trust_proxy=settings.trust_proxy)

@@ -2,7 +2,8 @@
 per-request routing and dependency graph (issue 7: most of a governed call's CPU went to
 FastAPI's request plumbing and to a second read transaction for the token's system).
 
-``DeliveryLane`` is the innermost middleware. A request takes the lane only when it is one
+``DeliveryLane`` sits inside the security-headers and metrics middlewares and outside the
+session (a client system's call never uses one). A request takes the lane only when it is one
 of the two calls (``GET /api/v1/delivery/grants/{grant_id}/records``, ``POST
 /api/v1/delivery/grants/{grant_id}/verify``), carries a bearer token, and its parameters
 or body are exactly what the route's declared model accepts (one ``key`` of at most 64
@@ -15,7 +16,7 @@ On the lane the token is verified as on every route (``identity.auth``), the cal
 the same function as the route (``delivery_api.run_lookup`` / ``run_verify``) with the
 token's client system resolved in the service's own read transaction, and a refusal gets
 the app's error answer (``web.errors.json_error``). The outer middlewares still wrap it
-(request metrics and log line under the route's template, security headers, session), and
+(request metrics and log line under the route's template, security headers), and
 the OpenAPI document still describes the routes, which keep serving every other caller.
 """
 
