@@ -84,7 +84,7 @@ from govshare.delivery.model import (
     MaskLevel,
     Sunset,
 )
-from govshare.delivery.queries import grant_for_call
+from govshare.delivery.queries import grant_and_caller, grant_for_call
 from govshare.delivery.receipts import Receipt, SignedReceipt, keys_digest, sign
 from govshare.delivery.stats import CallStat, flush_stats
 from govshare.identity.model import VerifiedClient
@@ -194,16 +194,21 @@ class Guard:
         is read here, in the call's own transaction (401 ``client_revoked`` when it is
         revoked; like a bad token, that refusal is not recorded against a grant)."""
         started = time.perf_counter()
-        actor = active_client(conn, caller)
         mode = DeliveryMode(request.mode).value
         day = local_date(utcnow())
-        grant: GrantView | None = None
+        grant: GrantView | None
+        if isinstance(caller, VerifiedClient):  # the grant and the caller in one read
+            grant, found = grant_and_caller(conn, request.grant_id, day, caller.client_id)
+            actor = found if found is not None else active_client(conn, caller)
+        else:
+            actor, grant = caller, None
         try:
             if actor.kind is not ActorKind.CLIENT_SYSTEM or actor.department_id is None:
                 raise Unauthenticated(
                     "请使用业务系统的访问令牌", "a client system token is required"
                 )
-            grant = grant_for_call(conn, request.grant_id, day)
+            if not isinstance(caller, VerifiedClient):
+                grant = grant_for_call(conn, request.grant_id, day)
             if grant is None:
                 raise errors.grant_not_found()
             if grant.consumer_department_id != actor.department_id:

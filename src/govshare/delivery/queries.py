@@ -16,7 +16,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, Date, String, Table, bindparam, func, or_, select
-from sqlalchemy.orm import aliased
 
 from govshare.aggregation.pools import Pool, pools_of
 from govshare.catalog.tables import data_item, resource, resource_version
@@ -24,6 +23,7 @@ from govshare.delivery.masking import level_of
 from govshare.delivery.model import GrantedItem, GrantView
 from govshare.delivery.tables import delivery_call_stat, delivery_error_stat
 from govshare.identity.tables import client_system
+from govshare.kernel.actor import Actor, ActorKind
 from govshare.sharing.tables import share_grant
 from govshare.storage.prepared import Prepared
 
@@ -65,8 +65,9 @@ _version_items = _VersionItems()
 
 
 def _grant_statement() -> Any:
-    """One statement for the call's grant, built once (the hot path binds two values)."""
-    replacement = aliased(resource)
+    """One statement for the call's grant, built once (the hot path binds three values)."""
+    replacement = resource.alias()
+    caller = client_system.alias()
     calls_today = (
         select(func.coalesce(func.sum(delivery_call_stat.c.calls), 0))
         .where(delivery_call_stat.c.grant_id == share_grant.c.id)
@@ -108,11 +109,17 @@ def _grant_statement() -> Any:
             resource_version.c.version_no,
             calls_today.label("calls_today"),
             grant_client.label("client_system_client_id"),
+            caller.c.name.label("caller_name"),
+            caller.c.department_id.label("caller_department_id"),
+            caller.c.active.label("caller_active"),
         )
         .select_from(share_grant)
         .join(resource, resource.c.id == share_grant.c.resource_id)
         .join(resource_version, resource_version.c.id == share_grant.c.version_id)
         .outerjoin(replacement, replacement.c.id == resource.c.replacement_resource_id)
+        .outerjoin(  # the calling system, when the caller is a verified token (one read)
+            caller, caller.c.client_id == bindparam("caller", type_=String())
+        )
         .where(share_grant.c.id == bindparam("grant_id", type_=String()))
     )
 
@@ -155,9 +162,32 @@ def _parsed(
 
 def grant_for_call(conn: Connection, grant_id: str, today: date) -> GrantView | None:
     """The grant with its resource, version, replacement and today's call count."""
-    row = _GRANT.first(conn, {"grant_id": grant_id, "today": today})
+    return grant_and_caller(conn, grant_id, today, None)[0]
+
+
+def grant_and_caller(
+    conn: Connection, grant_id: str, today: date, client_id: str | None
+) -> tuple[GrantView | None, Actor | None]:
+    """``grant_for_call`` and, in the same statement, the active client system whose
+    OAuth client id is ``client_id`` (None when there is no such grant, or no such
+    active system)."""
+    row = _GRANT.first(conn, {"grant_id": grant_id, "today": today, "caller": client_id})
     if row is None:
-        return None
+        return None, None
+    caller = (
+        Actor(
+            kind=ActorKind.CLIENT_SYSTEM,
+            id=client_id,
+            name=row.caller_name,
+            department_id=row.caller_department_id,
+        )
+        if client_id is not None and row.caller_active
+        else None
+    )
+    return _grant_view(conn, row), caller
+
+
+def _grant_view(conn: Connection, row: Any) -> GrantView:
     items, modes = _parsed(conn, str(row.version_id), row.items, row.modes)
     return GrantView(
         id=str(row.id),

@@ -128,6 +128,9 @@ def create_app(
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         openapi_url="/api/openapi.json",
+        # the platform exports its own metrics (/metrics) and JSON logs; FastAPI's native
+        # OpenTelemetry hooks would only look for providers on every request
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.platform = platform
     app.state.queue = queue
