@@ -9,7 +9,8 @@ its precise code, and a suspension or revocation bites at the next step, NX-41):
    authorised again on behalf of the client system, the grant's pool is streamed through
    the driver's cursor (server-side on PostgreSQL) in chunks of ``CHUNK`` rows, each chunk
    masked a column at a time by the grant's ``MaskPlan`` (SQ-26: only the granted items,
-   each at its granted level; the same rules as every other path), into CSV, XLSX, JSON
+   each at its granted level; the same rules as every other path; on PostgreSQL the server
+   masks the items whose rule SQL states exactly, ``masking.sql_masked``), into CSV, XLSX, JSON
    Lines or Parquet under ``<var>/exports``; memory stays constant whatever the pool's
    size. The copy is audited (COPY, SQ-25 复制) and receipted with its row count,
    and a manifest (row count, SHA-256 and size of the file, grant, resource version, items
@@ -25,21 +26,41 @@ its precise code, and a suspension or revocation bites at the next step, NX-41):
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 import json
 import os
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, Signer
-from sqlalchemy import Connection, Select, and_, insert, null, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Date,
+    DateTime,
+    Dialect,
+    Integer,
+    Select,
+    Table,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    update,
+)
 
 from govshare.aggregation.pools import Pool
 from govshare.audit import services as audit
@@ -57,6 +78,7 @@ from govshare.delivery.export_formats import (
 )
 from govshare.delivery.file_tables import delivery_export_job as job_table
 from govshare.delivery.guard import Authorised, CallRequest, guard_for
+from govshare.delivery.masking import ColumnMasker, MaskPlan, sql_masked
 from govshare.delivery.model import CallHeaders, GrantedItem, MaskLevel
 from govshare.delivery.queries import pool_for_version
 from govshare.delivery.receipts import SignedReceipt
@@ -305,6 +327,56 @@ def _fetched(cursor: Any, ahead: bool) -> Iterator[list[Any]]:
                 pending.result()
 
 
+def _iso_dates(values: Sequence[Any], to_date: Callable[[Any], Any]) -> Sequence[Any]:
+    """A SQLite date column as its stored ISO text when every value already is the text the
+    date would give (``YYYY-MM-DD``, checked with the dialect's own ``to_date``, so that a
+    value it refuses still fails the export), which is what every masker makes of a date;
+    otherwise the dates, as the dialect reads them."""
+    texts = values if None not in values else [v for v in values if v is not None]
+    if set(map(type, texts)) <= _TEXT and set(map(len, texts)) <= _TEN:
+        joined, dashes = "".join(texts), "-" * len(texts)
+        # ten characters with dashes at 4 and 7 that ``date.fromisoformat`` reads are
+        # YYYY-MM-DD in ASCII digits (the only other ten-character ISO date, 2026-W01-1,
+        # has a digit at 7): exactly ``date.isoformat()``
+        if joined[4::10] == dashes and joined[7::10] == dashes:
+            for _ in map(to_date, texts):  # each must be a real date
+                pass
+            return values
+    return list(map(to_date, values))
+
+
+_TEXT = {str}
+_TEN = {10}
+
+
+def _reader(
+    column: ColumnElement[Any], dialect: Dialect, dbapi_type: Any
+) -> Callable[[Sequence[Any]], Sequence[Any]] | None:
+    """What turns a column of driver values into the values the result would give (the
+    type's result processing), None when they are those values already."""
+    impl = column.type.dialect_impl(dialect)
+    process = impl.result_processor(dialect, dbapi_type)
+    if process is None:
+        return None
+    if dialect.name == "sqlite" and isinstance(impl, Date) and not isinstance(impl, DateTime):
+        return functools.partial(_iso_dates, to_date=process)
+    return lambda values: list(map(process, values))
+
+
+def _pg_iso_date(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A PostgreSQL date as the text ``date.isoformat()`` gives (what every masker makes of
+    a date), whatever the session's DateStyle. A date Python cannot hold fails the export,
+    as reading it as a date does: its text is cast to an integer, which raises."""
+    return case(
+        (
+            column.between(literal(date(1, 1, 1)), literal(date(9999, 12, 31))),
+            func.to_char(column, "YYYY-MM-DD", type_=Text),
+        ),
+        (column.is_(None), null()),
+        else_=cast(cast(cast(column, Text), Integer), Text),
+    )
+
+
 def _column_chunks(
     conn: Connection, query: Select[Any]
 ) -> Generator[tuple[int, Columns], None, None]:
@@ -312,21 +384,20 @@ def _column_chunks(
     give (each column's type processing applied). Read through the driver's own cursor
     inside the connection's transaction: on PostgreSQL a server-side (named) cursor, so
     that memory stays constant, with the next chunk fetched while this one is masked and
-    written; SQLite steps through the statement with ``fetchmany``."""
+    written; SQLite steps through the statement with ``fetchmany``. The query's literals
+    (the masking expressions' constants) are written into its text."""
     dialect = conn.dialect
-    compiled = query.compile(dialect=dialect)
-    if compiled.params:
-        raise ValueError("an export query takes no parameters")
+    sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
     driver = conn.connection.driver_connection  # sqlite3 or psycopg, in this transaction
     assert driver is not None
     server_side = dialect.name == "postgresql"
     name = f"govshare_export_{new_id().lower()}"
     cursor = driver.cursor(name=name) if server_side else driver.cursor()
     try:
-        cursor.execute(str(compiled))
+        cursor.execute(sql)
         # per column: take it out of the rows, then the type's result processing if any
         takers = [
-            (itemgetter(i), column.type.dialect_impl(dialect).result_processor(dialect, d[1]))
+            (itemgetter(i), _reader(column, dialect, d[1]))
             for i, (column, d) in enumerate(
                 zip(query.selected_columns, cursor.description, strict=True)
             )
@@ -335,12 +406,46 @@ def _column_chunks(
             yield (
                 len(rows),
                 [
-                    list(map(take, rows)) if p is None else list(map(p, map(take, rows)))
-                    for take, p in takers
+                    list(map(take, rows)) if read is None else read(list(map(take, rows)))
+                    for take, read in takers
                 ],
             )
     finally:
         cursor.close()
+
+
+def _as_is(values: Sequence[Any]) -> Sequence[Any]:
+    return values
+
+
+def _server_encoding(conn: Connection) -> str | None:
+    info = getattr(conn.connection.driver_connection, "info", None)  # psycopg's, no query
+    return None if info is None else info.parameter_status("server_encoding")
+
+
+def _selected(
+    conn: Connection, table: Table, plan: MaskPlan
+) -> tuple[list[ColumnElement[Any]], list[ColumnMasker]]:
+    """The columns to read for the plan's items, in its order, and the masker of each read
+    value. An item the pool lacks is read as null. On PostgreSQL (a UTF-8 database), the
+    items whose masking SQL states exactly are masked by the server (``sql_masked``;
+    read as they leave) and dates are read as their ISO text."""
+    maskers = plan.column_maskers()
+    in_sql = conn.dialect.name == "postgresql" and _server_encoding(conn) == "UTF8"
+    wanted: list[ColumnElement[Any]] = []
+    for i, code in enumerate(plan.codes):
+        if code not in table.c:
+            wanted.append(null().label(code))
+            continue
+        column: ColumnElement[Any] = table.c[code]
+        if in_sql:
+            masked = sql_masked(plan.kinds[code], plan.levels[code], column)
+            if masked is not None:
+                column, maskers[i] = masked, _as_is
+            elif isinstance(column.type, Date) and not isinstance(column.type, DateTime):
+                column = _pg_iso_date(column)
+        wanted.append(column.label(code))
+    return wanted, maskers
 
 
 def _stream_to_file(platform: Platform, auth: Authorised, job: ExportJob, path: Path) -> int:
@@ -352,11 +457,8 @@ def _stream_to_file(platform: Platform, auth: Authorised, job: ExportJob, path: 
             raise errors.no_pool()
         table = pool.table()
         # the plan's maskers over columns, in its order; an item the pool lacks leaves as null
-        maskers = auth.plan.column_maskers()
+        wanted, maskers = _selected(conn, table, auth.plan)
         columns = [OutColumn(i.code, _out_kind(pool, i)) for i in auth.items]
-        wanted = [
-            table.c[code] if code in table.c else null().label(code) for code in auth.plan.codes
-        ]
         query = select(*wanted).where(table.c._deleted.is_(False)).order_by(table.c._row_id)
         writer = open_writer(job.format, path, columns, CsvEncoding(job.encoding))
         try:

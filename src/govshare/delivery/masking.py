@@ -14,6 +14,9 @@ module is the API the data services, exports, feeds and page previews use:
   leaves (least-necessary fields, NX-12). ``plan.column_maskers()`` gives the same maskers
   over a column of values (a batch export masks a chunk one column at a time, through the
   kernel's column rules: the same rules, with no call per value).
+- ``sql_masked(kind, level, column)``: the same masking as a PostgreSQL expression, for the
+  rules SQL states exactly (a batch export of a PostgreSQL pool has the server mask those
+  columns); None for the rest, which Python masks.
 - ``preview(value, kind)`` is what a page shows of a sensitive value.
 - ``pseudonym_key(keys, consumer_department_id)`` and ``key_ref(keys, value)``: the keyed
   digests used for pseudonyms and for naming a looked-up key in the audit log without
@@ -34,9 +37,19 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import ColumnElement, String, Text, and_, case, func, literal, null
+from sqlalchemy.types import TypeDecorator
+
 from govshare.audit.keys import PlatformKeys
 from govshare.delivery.model import GrantedItem, MaskLevel
-from govshare.kernel.masking import ColumnRule, SensitivityKind, column_rule_for, mask, rule_for
+from govshare.kernel.masking import (
+    COMPOUND_SURNAMES,
+    ColumnRule,
+    SensitivityKind,
+    column_rule_for,
+    mask,
+    rule_for,
+)
 
 Masker = Callable[[Any], Any]
 ColumnMasker = Callable[[Sequence[Any]], Sequence[Any]]  # values in, as many out, in order
@@ -168,6 +181,79 @@ def column_masker(
     if kind is SensitivityKind.NONE or kind is SensitivityKind.USCC:
         return plain_column
     return _masked_column(column_rule_for(kind))
+
+
+# In SQL (PostgreSQL) ------------------------------------------------------------------------
+# A batch export of a PostgreSQL pool lets the database mask the columns whose rule SQL can
+# state exactly and cheaply, so that the server masks while the client writes. Each
+# expression gives, for every value of a text column, the very value ``masker`` gives (the
+# same text, None for None; PostgreSQL counts characters, as ``len`` counts code points, in
+# a UTF-8 database). The other rules (address, email: regular expressions that cost the
+# server more than the client; pseudonyms: a keyed HMAC) stay in Python.
+_STAR = "*"
+
+
+def _is_text(column: ColumnElement[Any]) -> bool:
+    t = column.type
+    return isinstance(t, String) and not isinstance(t, TypeDecorator)
+
+
+def _sql_keep(column: ColumnElement[Any], head: int, tail: int) -> ColumnElement[Any]:
+    """``_keep_column``: the first ``head`` and last ``tail`` characters, the rest as *; a
+    value no longer than ``head + tail`` is all * (None stays None: the functions are
+    strict)."""
+    n = func.char_length(column)
+    shown = head + tail
+    kept = (
+        func.left(column, head, type_=Text)
+        .concat(func.repeat(_STAR, n - shown, type_=Text))
+        .concat(func.right(column, tail, type_=Text))
+    )
+    return case((n > shown, kept), else_=func.repeat(_STAR, n, type_=Text))
+
+
+def _sql_name(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``_name_column``: the surname, a compound surname whole, the rest as *; one
+    character or none gives a single *."""
+    n = func.char_length(column)
+    two = func.left(column, 2, type_=Text)
+    surname = case(
+        (and_(n > 2, two.in_(sorted(COMPOUND_SURNAMES))), two),
+        else_=func.left(column, 1, type_=Text),
+    )
+    return case(
+        (column.is_(None), null()),
+        (n <= 1, literal(_STAR, Text)),
+        else_=func.rpad(surname, n, _STAR, type_=Text),
+    )
+
+
+_SQL_KEEP = {
+    SensitivityKind.ID_CARD: (6, 4),
+    SensitivityKind.MOBILE: (3, 4),
+    SensitivityKind.BANK_CARD: (6, 4),
+}
+
+
+def sql_masked(
+    kind: SensitivityKind | str, level: MaskLevel, column: ColumnElement[Any]
+) -> ColumnElement[Any] | None:
+    """A PostgreSQL expression whose value is ``masker(kind, level)`` of ``column``'s value,
+    or None when the masking is left to Python (a raw or unmasked column needs none)."""
+    kind = SensitivityKind(kind)
+    if level is MaskLevel.SUPPRESSED:
+        return null()
+    if level is not MaskLevel.MASKED:
+        return None
+    if kind is SensitivityKind.SECRET:
+        return case((column.is_(None), null()), else_=literal("******", Text))
+    if not _is_text(column):  # a text rule reads other values as their Python text
+        return None
+    if kind is SensitivityKind.NAME:
+        return _sql_name(column)
+    if kind in _SQL_KEEP:
+        return _sql_keep(column, *_SQL_KEEP[kind])
+    return None
 
 
 @dataclass(frozen=True)

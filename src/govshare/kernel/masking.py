@@ -5,6 +5,9 @@ to recognise a value (the way a bank statement shows a card number); ``fingerpri
 gives a keyed-free stable hash for correlating log lines without revealing the value.
 Each rule is written once, over a column (``column_rule_for``: a batch export masks a
 chunk of rows a column at a time); ``mask`` and ``rule_for`` apply it to one value.
+``govshare.delivery.masking.sql_masked`` states the name and keep rules in SQL too (for
+exports of PostgreSQL pools): a change to a rule here changes it there, and the tests
+that compare both on the same values fail until it does.
 """
 
 from __future__ import annotations

@@ -47,6 +47,15 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
 
 
+# libyaml's parser when PyYAML was built with it (several times faster, and every process
+# start reads every profile) with the same constructors; a file it refuses is read again
+# with the pure-Python one, whose error messages the operator sees
+_CSafeLoader: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
+_FastLoader: type[yaml.SafeLoader] = (
+    type("_FastUniqueKeyLoader", (_CSafeLoader,), {}) if _CSafeLoader else _UniqueKeyLoader
+)
+
+
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     loader.flatten_mapping(node)
     seen: set[Any] = set()
@@ -58,10 +67,8 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
     return loader.construct_mapping(node, deep=True)
 
 
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,
-)
+for _loader in (_UniqueKeyLoader, _FastLoader):
+    _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:
@@ -98,7 +105,10 @@ def _from_validation(file: str, exc: ValidationError) -> ProfileError:
 def _parse(path: Path, text: str) -> dict[str, Any]:
     file = str(path)
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass  # nosec B506
+        try:
+            data = yaml.load(text, Loader=_FastLoader)  # noqa: S506 - a SafeLoader subclass  # nosec B506
+        except yaml.YAMLError:
+            data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - as above  # nosec B506
     except _DuplicateKey as exc:
         raise ProfileError(file, exc.key, f"key given twice (line {exc.line})") from None
     except yaml.YAMLError as exc:
