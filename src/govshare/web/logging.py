@@ -21,7 +21,13 @@ def _stderr_logger(*_: Any) -> structlog.PrintLogger:
     return structlog.PrintLogger(file=sys.stderr)
 
 
+_threshold = logging.INFO  # the configured level (``enabled``)
+
+
 def configure_logging(level: str = "INFO") -> None:
+    global _threshold
+    number = logging.getLevelName(str(level).upper())
+    _threshold = number if isinstance(number, int) else logging.INFO
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level)
     structlog.configure(
         processors=[
@@ -39,3 +45,9 @@ def configure_logging(level: str = "INFO") -> None:
 
 def get_logger(name: str = "govshare") -> Any:
     return structlog.get_logger(name)
+
+
+def enabled(level: int) -> bool:
+    """Whether records at ``level`` are written: a per-request line checks this first,
+    because a filtered call still builds the lazy logger (several microseconds)."""
+    return level >= _threshold

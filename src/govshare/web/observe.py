@@ -3,12 +3,13 @@ stream per request, unlike ``BaseHTTPMiddleware``; the delivery hot paths go thr
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from govshare.web.logging import get_logger
+from govshare.web.logging import enabled, get_logger
 from govshare.web.metrics import metrics
 
 log = get_logger("govshare.web")
@@ -50,6 +51,8 @@ class Observe:
             )
         children[0].inc()
         children[1].observe(elapsed)
+        if not enabled(logging.INFO):
+            return
         actor = scope.get("state", {}).get("actor")
         log.info(
             "request",
