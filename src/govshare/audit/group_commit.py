@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import queue
 import threading
 import time
@@ -96,7 +97,7 @@ class PendingEntry:
 # A flush hook runs inside the flush transaction after the entries are inserted.
 FlushHook = Callable[[Transaction, Sequence[tuple[PendingEntry, AuditEntry]]], None]
 
-_Queued = tuple[PendingEntry, Fields, "Future[AuditEntry]"]
+_Queued = tuple[PendingEntry, Fields, "Future[AuditEntry]", float]  # float: when it came
 
 RECENT_BATCHES = 4  # how many recent batch sizes say how many entries to gather
 GUESS_BACKOFF = 16  # flushes that read the head first after a wrong guess
@@ -136,7 +137,7 @@ class GroupCommitWriter:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._recent: deque[int] = deque(maxlen=RECENT_BATCHES)
-        self._gap = 0.0  # running mean of the gaps between arrivals while gathering
+        self._gap = 0.0  # running mean of the gaps between the arrivals of one batch
         self._head: tuple[int, str] | None = None  # (seq, hash) this writer last wrote
         self._no_guess = 0
         self.flushes = 0  # how many transactions were committed (for tests and metrics)
@@ -155,7 +156,7 @@ class GroupCommitWriter:
         except Exception as exc:  # a bad entry fails alone, before it reaches a batch
             future.set_exception(exc)
             return future
-        self._queue.put((entry, fields, future))
+        self._queue.put((entry, fields, future, time.monotonic()))
         thread = self._thread  # the usual case, without the lock: the writer is running
         if thread is None or not thread.is_alive():
             self._ensure_thread()
@@ -185,28 +186,34 @@ class GroupCommitWriter:
 
     def _gather(self, batch: list[_Queued]) -> float:
         """While callers keep coming (this batch or a recent one held more than one
-        entry), wait for more: each time up to a few of the recent gaps between arrivals
-        (at least ``MIN_GAP``), in all at most ``max_gather``. Threads that all append
-        at once stop waiting a moment after their burst; an event loop that hands over
-        an entry every few hundred microseconds fills the batch for ``max_gather``. A
-        lone caller never waits. Returns the seconds waited."""
+        entry), wait for more: each time up to a few of the usual gaps between the
+        arrivals of one batch (at least ``MIN_GAP``), in all at most ``max_gather``.
+        Threads that all append at once arrive microseconds apart, so the writer stops a
+        moment after their burst; an event loop hands over an entry every few hundred
+        microseconds, so its batch fills for ``max_gather``. A lone caller never waits.
+        Returns the seconds waited."""
         if len(batch) <= 1 and max(self._recent, default=1) <= 1:
             return 0.0
+        for before, after in itertools.pairwise(batch):
+            self._note_gap(after[3] - before[3])
         started = time.monotonic()
         deadline = started + self.max_gather
         get = self._queue.get
         while len(batch) < self.max_batch:
-            now = time.monotonic()
-            remaining = deadline - now
+            remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
             try:
-                batch.append(get(timeout=min(remaining, max(GAP_FACTOR * self._gap, MIN_GAP))))
+                item = get(timeout=min(remaining, max(GAP_FACTOR * self._gap, MIN_GAP)))
             except queue.Empty:
                 break
-            self._gap += (time.monotonic() - now - self._gap) * GAP_WEIGHT
+            self._note_gap(item[3] - batch[-1][3])
+            batch.append(item)
             self._drain(batch)
         return time.monotonic() - started
+
+    def _note_gap(self, gap: float) -> None:
+        self._gap += (max(gap, 0.0) - self._gap) * GAP_WEIGHT
 
     def _run(self) -> None:
         conn: Connection | None = None  # the writer's own connection, while it has work
@@ -255,7 +262,7 @@ class GroupCommitWriter:
                 self._after_commit(tx)
         except BaseException as exc:  # every waiter learns of the failure
             self._head = None
-            for _, _, future in live:
+            for _, _, future, _ in live:
                 future.set_exception(exc)
             if conn is not None:
                 with contextlib.suppress(Exception):
@@ -267,7 +274,7 @@ class GroupCommitWriter:
         self._head = (last.seq, last.hash)
         self.flushes += 1
         self.entries += len(done)
-        for (_, entry), (_, _, future) in zip(done, live, strict=True):
+        for (_, entry), (_, _, future, _) in zip(done, live, strict=True):
             future.set_result(entry)
         return conn
 
@@ -332,7 +339,7 @@ def _link(
     occurred = occurred_param(tx, now)
     rows: list[tuple[Any, ...]] = []
     done: list[tuple[PendingEntry, AuditEntry]] = []
-    for pending, fields, _ in live:
+    for pending, fields, _, _ in live:
         seq += 1
         digest = sha256(dumps((version, seq, text, *fields, prev))).hexdigest()
         rows.append((seq, occurred, *fields, prev, digest, version))
