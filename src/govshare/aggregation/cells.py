@@ -25,9 +25,12 @@ from govshare.kernel.identifiers import (
     validate_uscc,
 )
 
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(-\d{1,6})?)$")
-EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+MOBILE = r"1[3-9]\d{9}"
+PHONE = r"(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(-\d{1,6})?)"
+EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+MOBILE_RE = re.compile(f"^{MOBILE}$")
+PHONE_RE = re.compile(f"^{PHONE}$")
+EMAIL_RE = re.compile(f"^{EMAIL}$")
 ORG_CODE_RE = re.compile(r"^[0-9A-Z]{8}-?[0-9X]$")
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日")
 DATETIME_FORMATS = (
@@ -161,6 +164,14 @@ def _compile(item: DataItemInput, today: date, fail: Fail) -> Check:
             return fail(bad_email)
         return s
 
+    if (
+        item.identifier is IdentifierKind.ID_CARD
+        and (length is None or length >= 18)
+        and allowed is None
+        and phone is None
+        and email is None
+    ):
+        return _id_card_fast(check, today)
     return check
 
 
@@ -271,6 +282,30 @@ def _id_card_check(item: DataItemInput, today: date, fail: Fail) -> Callable[[st
             return fail(_err(item, exc.code, exc.message_zh, exc.message_en))
 
     return id_card
+
+
+def _id_card_fast(check: Check, today: date) -> Check:
+    """``check`` of a 身份证号 item with no other rule: a well-formed number (18 characters,
+    no space, an upper-case X if any) passes in a few steps, with the result ``check``
+    would give; anything else goes through ``check``."""
+    born_ok = _birth_dates(today)
+    prefixes = ID_PROVINCE_PREFIXES
+
+    def fast(raw: Any) -> Any:
+        if raw.__class__ is str and len(raw) == 18:
+            head = raw[:17]
+            if (
+                head.isascii()
+                and head.isdigit()
+                and raw[:2] in prefixes
+                and raw[2:6] != "0000"
+                and raw[6:14] in born_ok
+                and _ID_CHECK[2 * int(head, 13) % 11] == raw[17]
+            ):
+                return raw
+        return check(raw)
+
+    return fast
 
 
 _ID_CHECK = "10X98765432"

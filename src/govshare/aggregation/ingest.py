@@ -10,17 +10,20 @@ import hashlib
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from govshare.aggregation import agreements, crosscheck
+from govshare.aggregation import agreements, crosscheck, pipeline
+from govshare.aggregation.checking import CheckPlan
 from govshare.aggregation.loading import CHUNK as CHUNK  # re-exported: callers import them here
 from govshare.aggregation.loading import Loader
 from govshare.aggregation.loading import Progress as Progress
 from govshare.aggregation.model import Batch, BatchSource, BatchStatus, IngestResult
-from govshare.aggregation.pools import ensure_pool
+from govshare.aggregation.pipeline import Pipeline
+from govshare.aggregation.pools import active_pool, columns_of, ensure_pool
 from govshare.aggregation.readers import RawRow, Records, open_reader
 from govshare.aggregation.tables import data_pool, ingest_batch
 from govshare.audit import services as audit
@@ -113,7 +116,10 @@ def _existing(tx: Transaction, resource_id: str, source: Source) -> Batch | None
 def ingest(
     db: Database,
     resource_id: str,
-    rows: Iterable[tuple[int, RawRow]] | Records | Callable[[], Iterable[tuple[int, RawRow]]],
+    rows: Iterable[tuple[int, RawRow]]
+    | Records
+    | Pipeline
+    | Callable[[], Iterable[tuple[int, RawRow]]],
     *,
     actor: Actor,
     source: Source,
@@ -167,16 +173,24 @@ def ingest(
             batch_id,
             list(version.entry.data_items),
             progress,
-            codes=stream.codes if isinstance(stream, Records) else None,
+            codes=stream.records.codes
+            if isinstance(stream, Pipeline)
+            else stream.codes
+            if isinstance(stream, Records)
+            else None,
         )
         loader.load(stream, keep_rejected)
         deleted = loader.delete(deletes or [])
         table = pool.table()
-        live, touched = tx.conn.execute(  # one pass over the pool for both counts
-            select(func.count(), func.count().filter(table.c._updated_batch_id == batch_id)).where(
-                table.c._deleted.is_(False)
-            )
-        ).one()
+        if loader.was_empty:  # every row is the batch's: the live ones are those not deleted
+            rows_in = tx.conn.execute(select(func.count()).select_from(table)).scalar_one()
+            live = touched = int(rows_in) - deleted
+        else:
+            live, touched = tx.conn.execute(  # one pass over the pool for both counts
+                select(
+                    func.count(), func.count().filter(table.c._updated_batch_id == batch_id)
+                ).where(table.c._deleted.is_(False))
+            ).one()
         row_count, touched = int(live), int(touched)
         validity = loader.loaded / loader.total if loader.total else 1.0
         completeness = loader.filled / loader.cells if loader.cells else 0.0
@@ -296,18 +310,31 @@ def ingest_file(
     file_name: str | None = None,
     progress: Progress | None = None,
 ) -> IngestResult:
-    """Upload path: CSV (encoding detected), XLSX or JSON Lines, streamed."""
+    """Upload path: CSV (encoding detected), XLSX or JSON Lines, streamed. A large CSV
+    bound for SQLite is checked in a checker process alongside the load (``pipeline``)."""
     fmt = (fmt or path.suffix).lower().lstrip(".")
-    digest = file_sha256(path)
     with db.read() as conn:
         version = _published(conn, resource_id)
+        pool = active_pool(conn, resource_id)
     items = list(version.entry.data_items)
     reader = open_reader(path, fmt, items)
-    src = Source(BatchSource.UPLOAD, file_name or path.name, digest, reader.encoding)
-    rows = reader.records if reader.records is not None else reader.rows
+    rows: Records | Pipeline | Iterator[tuple[int, RawRow]] = reader.rows
+    if reader.records is not None:
+        rows = reader.records
+        dialect = db.engine.dialect
+        if dialect.name == "sqlite" and path.stat().st_size >= pipeline.MIN_BYTES:
+            # the plan the loader will make, unless the pool changes first (then it checks
+            # the file itself): the pool's columns, or those a new pool will have
+            columns = pool.columns if pool is not None else columns_of(items)
+            plan = CheckPlan.of(items, reader.records.codes, columns, dialect, date.today())
+            rows = pipeline.start(path, plan, reader.records) or rows
     try:
+        digest = file_sha256(path)
+        src = Source(BatchSource.UPLOAD, file_name or path.name, digest, reader.encoding)
         return ingest(db, resource_id, rows, actor=actor, source=src, progress=progress)
     finally:
+        if isinstance(rows, Pipeline):
+            rows.close()
         close = getattr(reader.rows, "close", None)
         if close is not None:
             close()

@@ -1,14 +1,16 @@
 """Loading a batch's rows into its pool, inside the ingest transaction (``ingest.ingest``).
 
-Rows are checked a chunk of ``CHUNK`` at a time, column by column: each column goes through
-its item's compiled check (``cells.soft_checker``) and its pool column's bind processor,
-resolved once per batch; cells that repeat a lot (dates, codes, flags) are checked once per
-distinct text. A row with a bad cell goes to quarantine with the reason for every bad field
-(``cells.checker`` names them). The good rows go to the database through the transaction's
-own DB-API connection (the progress callback hears of each chunk):
+Rows are checked a chunk of ``CHUNK`` at a time (``checking.Checker``: each column through
+its item's compiled check and its pool column's bind processor), in this process, or, for a
+large CSV upload to SQLite, in a checker process that reads the file alongside the load
+(``pipeline``). A row with a bad cell goes to quarantine with the reason for every bad field.
+The good rows go to the database through the transaction's own DB-API connection (the
+progress callback hears of each chunk):
 
 - SQLite: ``executemany`` of an upsert on the pool's key, one row after another, so that a
-  key repeated in the file is last-one-wins, as between batches;
+  key repeated in the file is last-one-wins, as between batches. Each row binds its
+  written cells and its ordinal in the batch (``_seq`` is the pool's last ``_seq`` plus the
+  ordinal); the batch's constant columns are literals of the statement;
 - PostgreSQL: ``COPY`` (text format, each chunk written as one block). Into an empty pool,
   straight into the pool table: a row whose key may have come earlier in the batch (a
   Bloom filter of the batch's keys says so; it never misses one) is held back and upserted
@@ -25,35 +27,40 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from itertools import compress, islice, repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Dialect, Table, insert, select, update
 
-from govshare.aggregation import cells
-from govshare.aggregation.model import FieldError, RejectedRow
+from govshare.aggregation.checking import (
+    MEMO_TYPES,
+    TEXT_TYPES,
+    Checked,
+    Checker,
+    CheckPlan,
+    Column,
+    copy_text,
+)
+from govshare.aggregation.model import RejectedRow
 from govshare.aggregation.pools import Pool
 from govshare.aggregation.readers import RawRow, Records
 from govshare.aggregation.tables import data_pool, quarantine_row
-from govshare.catalog.model import DataItemInput, IdentifierKind, ItemType
+from govshare.catalog.model import DataItemInput
 from govshare.kernel.clock import utcnow
 from govshare.kernel.errors import ValidationFailed
 from govshare.storage.engine import Transaction
 
+if TYPE_CHECKING:
+    from govshare.aggregation.pipeline import Pipeline
+
 CHUNK = 2000  # rows per write (and per progress call)
 Progress = Callable[[int], None]
 Bound = Callable[[Any], Any]
-Column = Sequence[Any]
-ColumnCheck = Callable[[Column], list[Any]]
 
 SYSTEM_COLUMNS = ("_seq", "_batch_id", "_updated_batch_id", "_loaded_at", "_deleted")
-# Items whose cells repeat a lot (dates, codes, flags): their checked and bound value is
-# remembered per raw text, up to MEMO_MAX texts per column.
-MEMO_TYPES = frozenset({ItemType.DATE, ItemType.DATETIME, ItemType.BOOLEAN, ItemType.CODE})
-MEMO_MAX = 100_000
-TEXT_TYPES = frozenset({ItemType.STRING, ItemType.CODE})  # checked cells: str or None
 # What a column holds, for the COPY text writer: text (str or None), int (never None),
 # constant (text written as it is), anything else (converted cell by cell).
 TEXT, INT, CONST, ANY = "text", "int", "const", "any"
@@ -92,202 +99,108 @@ class Loader:
         self._keep = 0
         self._quarantined: list[dict[str, Any]] = []
 
-        by_position = codes is not None
-        if codes is None:
-            carried = list(items)
-            self._positions: list[int] = []
-        else:
-            where = {c: n for n, c in enumerate(codes) if c is not None}
-            carried = [i for i in items if i.code in where]
-            self._positions = [where[i.code] for i in carried]
-        self._carried = carried  # the items the rows hold, in item order
-        today = date.today()
-        self._checks = [cells.checker(i, today) for i in carried]  # they name the errors
-        self._failed: list[int] = []  # the columns with a bad cell in the current chunk
-        self._optional = [
-            n
-            for n, i in enumerate(carried)
-            if not i.required and i.identifier is IdentifierKind.NONE
-        ]
-        in_pool = {c.code for c in pool.columns}
-        written = [n for n, i in enumerate(carried) if i.code in in_pool]
-        # items the pool no longer has are checked, not written (rare: None when all are)
-        self._written = None if len(written) == len(carried) else written
+        dialect = tx.conn.dialect
+        self.plan = CheckPlan.of(items, codes, pool.columns, dialect, date.today())
+        self.checker = Checker(self.plan, dialect)
+        carried = self.checker.carried
+        written = self.checker.written
         columns = [carried[n].code for n in written] + list(SYSTEM_COLUMNS)
         table = pool.table()
-        dialect = tx.conn.dialect
         postgres = dialect.name == "postgresql"
-        binds = {c: _bind(table, c, dialect) for c in columns}
-        self._column_checks = [
-            self._column_check(
-                n,
-                item,
-                today,
-                binds.get(item.code) if n in written else None,
-                memo=by_position and item.type in MEMO_TYPES,
-                as_text=postgres,
-            )
-            for n, item in enumerate(carried)
-        ]
+        by_position = codes is not None
         kinds = [
             TEXT
             if i.type in TEXT_TYPES or (postgres and by_position and i.type in MEMO_TYPES)
             else ANY
             for i in (carried[n] for n in written)
         ]
-        self._kinds = [*kinds, INT, CONST, CONST, CONST, CONST]
         constants = (batch_id, batch_id, self.now, False)  # after _seq
-        self._tail = [
-            _copy_text(proc(v) if proc is not None else v) if postgres else (proc or _same)(v)
-            for proc, v in zip((binds[c] for c in SYSTEM_COLUMNS[1:]), constants, strict=True)
+        tail = [
+            (proc or _same)(v)
+            for proc, v in zip(
+                (_bind(table, c, dialect) for c in SYSTEM_COLUMNS[1:]), constants, strict=True
+            )
         ]
-        self.writer = _writer(tx, table, columns, pool.key_columns)
+        key = pool.key_columns
+        self.was_empty = tx.conn.execute(select(table.c._row_id).limit(1)).first() is None
+        if postgres:
+            self.writer: _Writer = _CopyWriter(
+                tx,
+                table,
+                columns,
+                key,
+                self.was_empty,
+                self.seq,
+                [copy_text(v) for v in tail],
+                [*kinds, INT, CONST, CONST, CONST, CONST],
+            )
+        else:
+            self.writer = _ExecutemanyWriter(
+                tx, table, columns, key, self.was_empty, self.seq, tail
+            )
 
-    def _column_check(
-        self,
-        n: int,
-        item: DataItemInput,
-        today: date,
-        bind: Bound | None,
-        *,
-        memo: bool,
-        as_text: bool,
-    ) -> ColumnCheck:
-        """The check of the ``n``-th carried column: a column of raw cells in, a list of
-        bound values out, ``cells.BAD`` for a bad cell (the column is then in ``_failed``).
-        With ``memo``, each distinct text is checked once (the cells are text)."""
-        failed = self._failed
-
-        def fail(error: FieldError) -> Any:
-            failed.append(n)
-            return cells.BAD
-
-        check = cells.soft_checker(item, today, fail)
-        if not memo:
-            if bind is None:
-                return lambda column: list(map(check, column))
-
-            def bound(raw: Any) -> Any:
-                value = check(raw)
-                return value if value is cells.BAD else bind(value)
-
-            return lambda column: list(map(bound, column))
-
-        final = _copy_text if as_text else _same
-        seen: dict[Any, Any] = {}
-
-        def first(raw: Any) -> Any:
-            value = check(raw)
-            if value is cells.BAD:  # not remembered: each bad cell must be seen
-                return value
-            value = final(bind(value) if bind is not None else value)
-            if len(seen) < MEMO_MAX:
-                seen[raw] = value
-            return value
-
-        def remembered(column: Column) -> list[Any]:
-            out = list(map(seen.get, column, repeat(_UNSEEN, len(column))))
-            if _UNSEEN in out:
-                out = [
-                    first(raw) if v is _UNSEEN else v for raw, v in zip(column, out, strict=True)
-                ]
-            return out
-
-        return remembered
-
-    def load(self, rows: Iterable[tuple[int, RawRow]] | Records, keep_rejected: int) -> None:
+    def load(
+        self, rows: Iterable[tuple[int, RawRow]] | Records | Pipeline, keep_rejected: int
+    ) -> None:
         """Check and write every row; the writer is closed, or abandoned on an error."""
+        from govshare.aggregation.pipeline import Pipeline
+
         self._keep = keep_rejected
         try:
-            if isinstance(rows, Records):
-                self._load_records(rows)
+            if isinstance(rows, Pipeline):
+                if rows.plan == self.plan:
+                    checked: Iterable[Checked] = rows.checked()
+                else:  # the pool or the items are not what the pipeline was started for
+                    rows.close()
+                    checked = self._records(rows.records)
+            elif isinstance(rows, Records):
+                checked = self._records(rows)
             else:
-                self._load_dicts(rows)
+                checked = self._dicts(rows)
+            for chunk in checked:
+                self._take(chunk)
             self.writer.close()
         except BaseException:
             self.writer.abandon()
             raise
         self._flush_quarantine()
 
-    def _load_dicts(self, rows: Iterable[tuple[int, RawRow]]) -> None:
-        codes = [i.code for i in self._carried]
+    def _records(self, records: Records) -> Iterable[Checked]:
+        check = self.checker.records
+        return (check(row_nos, rows) for row_nos, rows in records.chunks(CHUNK))
+
+    def _dicts(self, rows: Iterable[tuple[int, RawRow]]) -> Iterable[Checked]:
         it = iter(rows)
         while chunk := list(islice(it, CHUNK)):
-            row_nos = [n for n, _ in chunk]
-            raws = [raw for _, raw in chunk]
-            columns = [[raw.get(c) for raw in raws] for c in codes]
-            self._load_chunk(row_nos, columns, raws.__getitem__)
+            yield self.checker.dicts(chunk)
 
-    def _load_records(self, records: Records) -> None:
-        positions, codes = self._positions, records.codes
-        width = max(positions, default=-1) + 1
-        for row_nos, rows in records.chunks(CHUNK):
-            full: Sequence[Sequence[Any]] = rows
-            if min(map(len, rows)) < width:  # short rows: the cells they lack are empty
-                full = [v if len(v) >= width else _padded(v, width) for v in rows]
-            by_column = list(zip(*full, strict=False)) if positions else []
-
-            def raw_of(i: int, rows: list[tuple[Any, ...]] = rows) -> RawRow:
-                return _as_dict(codes, rows[i])
-
-            self._load_chunk(row_nos, [by_column[p] for p in positions], raw_of)
-
-    def _load_chunk(
-        self,
-        row_nos: Sequence[int],
-        columns: Sequence[Column],
-        raw_of: Callable[[int], RawRow],
-    ) -> None:
-        """Check a chunk of rows given as columns; quarantine the bad rows, write the rest."""
-        n = len(row_nos)
-        self.total += n
-        out = [check(column) for check, column in zip(self._column_checks, columns, strict=True)]
-        if self._failed:
-            bad = sorted(
-                {i for k in set(self._failed) for i, v in enumerate(out[k]) if v is cells.BAD}
-            )
-            self._failed.clear()
-            for i in bad:
-                self._reject(row_nos[i], raw_of(i), [column[i] for column in columns])
-            keep = [True] * n
-            for i in bad:
-                keep[i] = False
-            out = [list(compress(column, keep)) for column in out]
-            n -= len(bad)
+    def _take(self, checked: Checked) -> None:
+        """Quarantine a checked chunk's bad rows, write its good ones."""
+        self.total += checked.total
+        for bad in checked.rejects:
+            self._reject(bad)
+        n = checked.good
         if not n:
             return
-        self.filled += n * len(out) - sum(out[k].count(None) for k in self._optional)
-        if self._written is not None:
-            out = [out[k] for k in self._written]
-        first = self.seq + 1
+        self.filled += checked.filled
         self.seq += n
         self.loaded += n
         self.cells += n * len(self.items)
-        block = [*out, range(first, first + n), *([v] * n for v in self._tail)]
-        self.writer.write(block, n, self._kinds)
+        self.writer.write(checked)
         if self.progress is not None:
             self.progress(n)
 
-    def _reject(self, row_no: int, raw: RawRow, cells_in: Iterable[Any]) -> None:
-        """The row has a bad cell: name every bad field (each check again, one by one)."""
-        errors: list[FieldError] = []
-        for check, value in zip(self._checks, cells_in, strict=True):
-            try:
-                check(value)
-            except cells.CellRejected as exc:
-                errors.append(exc.error)
+    def _reject(self, bad: RejectedRow) -> None:
         self.rejected += 1
-        values = {k: None if v is None else str(v) for k, v in raw.items()}
-        bad = RejectedRow(row_no, values, tuple(errors))
         if len(self.rejects) < self._keep:
             self.rejects.append(bad)
         self._quarantined.append(
             {
                 "batch_id": self.batch_id,
-                "row_no": row_no,
+                "row_no": bad.row_no,
                 "resolved": False,
-                "values": json.dumps(values, ensure_ascii=False),
-                "errors": json.dumps([e.__dict__ for e in errors], ensure_ascii=False),
+                "values": json.dumps(bad.values, ensure_ascii=False),
+                "errors": json.dumps([e.__dict__ for e in bad.errors], ensure_ascii=False),
             }
         )
         if len(self._quarantined) >= CHUNK:
@@ -328,9 +241,6 @@ class Loader:
 
 
 # -- helpers -------------------------------------------------------------------------------
-_UNSEEN: Any = object()
-
-
 def _bind(table: Table, column: str, dialect: Dialect) -> Bound | None:
     """The column type's bind processor (what SQLAlchemy applies to a parameter), if any."""
     proc: Bound | None = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
@@ -341,38 +251,34 @@ def _same(value: Any) -> Any:
     return value
 
 
-def _copy_text(value: Any) -> Any:
-    """A bound value as PostgreSQL reads it in COPY text and as an untyped parameter
-    (None for NULL): text, numbers, dates, timestamps and flags."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, date):  # datetime included
-        return value.isoformat()
-    return str(value)  # int, Decimal (always finite here)
-
-
-def _padded(values: Sequence[Any], width: int) -> list[Any]:
-    """A short CSV row: the cells it lacks are empty (None), as with a dict row."""
-    return [*values, *([None] * (width - len(values)))]
-
-
-def _as_dict(codes: tuple[str | None, ...], values: Sequence[Any]) -> RawRow:
-    return {c: v for c, v in zip(codes, values, strict=False) if c is not None}
+def _sql_literal(value: Any) -> str:
+    """A bound constant of the batch (its id, the load time, a flag) as an SQLite literal."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool | int):
+        return str(int(value))
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"no SQL literal for a {type(value).__name__}")
 
 
 def _upsert_sql(
-    dialect: Dialect, table: Table, columns: list[str], key_columns: tuple[str, ...], mark: str
+    dialect: Dialect,
+    table: Table,
+    columns: list[str],
+    key_columns: tuple[str, ...],
+    mark: str,
+    values: list[str] | None = None,
 ) -> str:
-    """INSERT of ``columns`` with ``mark`` placeholders; with a key, the upsert that keeps
-    ``_row_id``, ``_batch_id`` and the key, and sets every other column (those the rows do
-    not carry to NULL, through ``excluded``)."""
+    """INSERT of ``columns`` with ``mark`` placeholders (or the given ``values``
+    expressions); with a key, the upsert that keeps ``_row_id``, ``_batch_id`` and the key,
+    and sets every other column (those the rows do not carry to NULL, through
+    ``excluded``)."""
     prep = dialect.identifier_preparer
     q = prep.quote
     sql = (
         f"INSERT INTO {prep.format_table(table)} ({', '.join(q(c) for c in columns)}) "  # noqa: S608 - quoted identifiers  # nosec B608 - identifiers quoted or constant, values bound
-        f"VALUES ({', '.join([mark] * len(columns))})"
+        f"VALUES ({', '.join(values or [mark] * len(columns))})"
     )
     return sql + _on_conflict(dialect, table, key_columns)
 
@@ -402,7 +308,7 @@ def copy_text_block(columns: Sequence[Column], kinds: list[str]) -> str:
             value = column[0] if column else ""
             texts.append(repeat(_escaped([value])[0], len(column)))
         else:
-            texts.append(_escaped(column if kind == TEXT else list(map(_copy_text, column))))
+            texts.append(_escaped(column if kind == TEXT else list(map(copy_text, column))))
     return "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
 
 
@@ -424,11 +330,10 @@ def _escaped(column: Column) -> list[str]:
 
 
 class _Writer:
-    """Where checked rows go: ``write`` a chunk (columns, in ``_seq`` order), ``pause``
-    before the transaction runs another statement, ``close`` at the end, ``abandon`` on an
-    error."""
+    """Where checked rows go: ``write`` a chunk (in ``_seq`` order), ``pause`` before the
+    transaction runs another statement, ``close`` at the end, ``abandon`` on an error."""
 
-    def write(self, columns: Sequence[Column], n: int, kinds: list[str]) -> None:
+    def write(self, checked: Checked) -> None:
         raise NotImplementedError
 
     def pause(self) -> None:
@@ -441,41 +346,113 @@ class _Writer:
         raise NotImplementedError
 
 
-def _writer(tx: Transaction, table: Table, columns: list[str], key: tuple[str, ...]) -> _Writer:
-    if tx.conn.dialect.name == "postgresql":
-        return _CopyWriter(tx, table, columns, key)
-    return _ExecutemanyWriter(tx, table, columns, key)
-
-
 SQLITE_LOAD_CACHE_KIB = 64 << 10  # the page cache while a batch loads (SQLite: 2 MiB)
 
 
 class _ExecutemanyWriter(_Writer):
     """SQLite: the DB-API ``executemany`` of the upsert, on the transaction's connection.
+    A row binds its written cells and its ordinal; ``_seq`` is ``base`` plus the ordinal,
+    and the batch's constants (``tail``: batch, updating batch, load time, not deleted) are
+    literals of the statement, bound once rather than once a row.
+
+    Into an empty pool, the key's unique index is dropped for the load and built again at
+    the end, in the same transaction (sorting a million keys once costs a fraction of
+    inserting them one by one into a growing B-tree): the rows are plain inserts, and if the
+    file repeated a key, the index cannot be built until only the last row of each key is
+    left, in the place of its first, and the rows are numbered again
+    (``_keep_last_of_each_key``): what the upsert gives one row after another.
+
     While the batch loads, the connection's page cache is ``SQLITE_LOAD_CACHE_KIB``: the
     key index of a large pool outgrows the default 2 MiB at once, and every insert into it
     then reads its pages back (a third of the load's time at a million rows)."""
 
     def __init__(
-        self, tx: Transaction, table: Table, columns: list[str], key: tuple[str, ...]
+        self,
+        tx: Transaction,
+        table: Table,
+        columns: list[str],
+        key: tuple[str, ...],
+        empty: bool,
+        base: int,
+        tail: list[Any],
     ) -> None:
         self._cursor: Any = tx.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        self._sql = _upsert_sql(tx.conn.dialect, table, columns, key, "?")
+        dialect = tx.conn.dialect
+        self._prep, self._table, self._key = dialect.identifier_preparer, table, key
         self._cache = int(self._cursor.execute("PRAGMA cache_size").fetchone()[0])
         self._cursor.execute(f"PRAGMA cache_size = -{SQLITE_LOAD_CACHE_KIB}")
+        self._index = self._drop_key_index() if empty and len(key) == 1 else None
+        cells = len(columns) - len(SYSTEM_COLUMNS)
+        values = ["?"] * cells + [f"? + {int(base)}", *map(_sql_literal, tail)]
+        upsert_on = () if self._index is not None else key
+        self._sql = _upsert_sql(dialect, table, columns, upsert_on, "?", values)
 
-    def write(self, columns: Sequence[Column], n: int, kinds: list[str]) -> None:
-        self._cursor.executemany(self._sql, zip(*columns, strict=True))
+    def _drop_key_index(self) -> str | None:
+        """Drop the key's unique index (of an empty pool); its DDL, to build it again."""
+        name = f"uq_{self._table.name}_key"  # pools.py names it
+        row = self._cursor.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name = ?",
+            (self._table.name, name),
+        ).fetchone()
+        if row is None or not row[0]:
+            return None
+        self._cursor.execute(f"DROP INDEX {self._prep.quote(name)}")
+        ddl: str = row[0]
+        return ddl
+
+    def write(self, checked: Checked) -> None:
+        self._cursor.executemany(self._sql, checked.as_rows())
 
     def close(self) -> None:
+        if self._index is not None:
+            ddl, self._index = self._index, None
+            self._cursor.execute("SAVEPOINT govshare_ingest_key")
+            try:
+                self._cursor.execute(ddl)
+            except sqlite3.IntegrityError:  # a key came more than once
+                self._cursor.execute("ROLLBACK TO SAVEPOINT govshare_ingest_key")
+                self._keep_last_of_each_key()
+                self._cursor.execute(ddl)
+            self._cursor.execute("RELEASE SAVEPOINT govshare_ingest_key")
         self._cursor.execute(f"PRAGMA cache_size = {self._cache}")
         self._cursor.close()
 
+    def _keep_last_of_each_key(self) -> None:
+        """Of the rows of a key the batch repeated, keep the first (its ``_row_id``, its
+        ``_batch_id``) with the other columns of the last (the highest ``_seq``)."""
+        q = self._prep.quote
+        table, key = self._prep.format_table(self._table), q(self._key[0])
+        keep = {"_row_id", "_batch_id", self._key[0]}
+        cols = ", ".join(q(c.name) for c in self._table.columns if c.name not in keep)
+        run = self._cursor.execute
+        run(f"CREATE TEMPORARY TABLE {REPEATS} (k PRIMARY KEY, keep INTEGER, last INTEGER)")
+        run(
+            f"INSERT INTO {REPEATS} SELECT {key}, min(_row_id), max(_seq) FROM {table} "  # noqa: S608  # nosec B608 - quoted identifiers
+            f"WHERE {key} IS NOT NULL GROUP BY {key} HAVING count(*) > 1"
+        )
+        run(
+            f"UPDATE {table} SET ({cols}) = (SELECT {cols} FROM {table} AS last_row "  # noqa: S608  # nosec B608 - quoted identifiers
+            f"WHERE last_row._seq = r.last) FROM {REPEATS} AS r WHERE {table}._row_id = r.keep"
+        )
+        run(
+            f"DELETE FROM {table} WHERE {key} IN (SELECT k FROM {REPEATS}) "  # noqa: S608  # nosec B608 - quoted identifiers
+            f"AND _row_id NOT IN (SELECT keep FROM {REPEATS})"
+        )
+        run(f"DROP TABLE {REPEATS}")
+        # the rows left, numbered 1, 2, … again, as one upsert after another numbers them
+        every = ", ".join(q(c.name) for c in self._table.columns if c.name != "_row_id")
+        run(f"CREATE TEMPORARY TABLE {KEPT} AS SELECT {every} FROM {table} ORDER BY _row_id")  # noqa: S608  # nosec B608 - quoted identifiers
+        run(f"DELETE FROM {table}")  # noqa: S608  # nosec B608 - quoted identifier
+        run(f"INSERT INTO {table} ({every}) SELECT {every} FROM {KEPT} ORDER BY rowid")  # noqa: S608  # nosec B608 - quoted identifiers
+        run(f"DROP TABLE {KEPT}")
+
     def abandon(self) -> None:
+        self._index = None  # the transaction rolls back: the index with it
         with contextlib.suppress(Exception):
             self.close()
 
 
+REPEATS, KEPT = "govshare_ingest_repeats", "govshare_ingest_kept"
 BLOOM_BITS = 1 << 26  # 8 MiB: about 1 false "maybe seen" in 1,000 keys at a million keys
 _BLOOM_MASK = BLOOM_BITS - 1
 STAGE = "govshare_ingest_stage"
@@ -486,8 +463,17 @@ class _CopyWriter(_Writer):
     temporary table merged at the end. See the module docstring."""
 
     def __init__(
-        self, tx: Transaction, table: Table, columns: list[str], key: tuple[str, ...]
+        self,
+        tx: Transaction,
+        table: Table,
+        columns: list[str],
+        key: tuple[str, ...],
+        empty: bool,
+        base: int,
+        tail: list[Any],
+        kinds: list[str],
     ) -> None:
+        self._base, self._tail, self._kinds = base, tail, kinds
         dialect = tx.conn.dialect
         prep = dialect.identifier_preparer
         self._cursor: Any = tx.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -496,7 +482,6 @@ class _CopyWriter(_Writer):
         self._columns = ", ".join(prep.quote(c) for c in columns)
         self._upsert = _upsert_sql(dialect, table, columns, key, "%s")
         self._on_conflict = _on_conflict(dialect, table, key)
-        empty = self._cursor.execute(f"SELECT 1 FROM {self._table} LIMIT 1").fetchone() is None  # noqa: S608 - quoted identifiers  # nosec B608 - identifiers quoted or constant, values bound
         self._staged = bool(key) and not (empty and len(key) == 1)
         self._bloom: bytearray | None = None
         self._key_at = columns.index(key[0]) if len(key) == 1 else -1
@@ -520,7 +505,13 @@ class _CopyWriter(_Writer):
             self._rows = self._copy.__enter__()
         return self._rows
 
-    def write(self, columns: Sequence[Column], n: int, kinds: list[str]) -> None:
+    def write(self, checked: Checked) -> None:
+        n, first = checked.good, self._base + checked.first
+        columns: Sequence[Column] = [
+            *(checked.columns or []),
+            range(first, first + n),
+            *([v] * n for v in self._tail),
+        ]
         if self._bloom is not None:
             held = self._maybe_seen(columns[self._key_at])
             if held:
@@ -531,7 +522,7 @@ class _CopyWriter(_Writer):
                 columns = [list(compress(c, keep)) for c in columns]
                 n -= len(held)
         if n:
-            self._open().write(copy_text_block(columns, kinds))
+            self._open().write(copy_text_block(columns, self._kinds))
         if len(self._held) >= CHUNK:
             self.pause()
             self._flush_held()
