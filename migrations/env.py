@@ -10,9 +10,13 @@ from govshare.storage.registry import all_tables
 config = context.config
 target_metadata = all_tables()
 # Per-database search tables (FTS5 / tsvector) are created by raw DDL in the migrations.
-UNMANAGED = {"catalog_fts", "catalog_search", "catalog_search_code"} | {
-    f"catalog_fts_{s}" for s in ("data", "idx", "content", "docsize", "config")
-}
+UNMANAGED = {
+    "catalog_fts",
+    "catalog_search",
+    "catalog_search_code",
+    "catalog_search_doc",
+    "catalog_search_token",
+} | {f"catalog_fts_{s}" for s in ("data", "idx", "content", "docsize", "config")}
 
 
 def include_object(

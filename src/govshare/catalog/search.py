@@ -11,10 +11,15 @@ Every published entry has one search document in ``catalog_search``:
   the entry's row in the FTS5 table ``catalog_fts(name, body)`` (ranked with bm25), so
   that re-indexing an entry deletes by rowid; the table is narrow, so that joining
   thousands of matches to it stays cheap.
-- PostgreSQL: ``(resource_id, name, code, published_at, facet_key, doc)``, ``doc`` being the
+- PostgreSQL: a narrow row, ``(published_at, resource_id, code, facet_key, tokens)``, that
+  a search reads for every match, and the document beside it in ``catalog_search_doc
+  (resource_id, name, doc)``, read only for the few rows ranked. ``doc`` is the
   ``tsvector`` of name (weight A) and body (configuration ``simple``: the tokens are
-  already words, ranked with ts_rank), with a GIN index, and B-tree indexes on
-  publication time and name.
+  already words; ranked with ts_rank); ``tokens`` is the sorted ``INTEGER[]`` of the ids
+  (in ``catalog_search_token``) of the document's lexemes, with a GIN index: a query
+  matches when the document holds every lexeme of every query word, as ``doc @@
+  plainto_tsquery(w1) && ...`` would (no weights nor phrases are asked for). B-tree
+  indexes on publication time and on the name.
 
 Every distinct (facet, value) gets a small integer code in ``catalog_search_code``, and
 every document a ``facet_key``: one character per counted facet, ``chr(CODE_BASE +
@@ -29,8 +34,8 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-import jieba
 from sqlalchemy import Connection, bindparam, select, text
 
 from govshare.catalog.tables import catalog_entry, catalog_entry_mode
@@ -54,20 +59,26 @@ CODE_BASE = 0x100
 MAX_CODE = 0xD7FF - CODE_BASE  # below the UTF-16 surrogates
 
 
-def _init() -> None:
+def _jieba() -> Any:
+    """jieba, imported and initialised at the first segmentation: importing it (and the
+    pkg_resources it pulls in) took ~0.15 s of every process's start, exports and ingests
+    included, which never segment."""
     global _ready
-    with _lock:
-        if not _ready:
-            jieba.setLogLevel(logging.WARNING)
-            jieba.initialize()
-            _ready = True
+    import jieba
+
+    if not _ready:
+        with _lock:
+            if not _ready:
+                jieba.setLogLevel(logging.WARNING)
+                jieba.initialize()
+                _ready = True
+    return jieba
 
 
 def tokens(value: str) -> list[str]:
     """Search tokens of ``value``: jieba words and their sub-words, lower-cased."""
-    _init()
     out: list[str] = []
-    for word in jieba.cut_for_search(value or ""):
+    for word in _jieba().cut_for_search(value or ""):
         w = word.strip().lower()
         if w and _TOKEN.fullmatch(w):
             out.append(w)
@@ -81,9 +92,8 @@ def segment(values: Iterable[str]) -> str:
 def query_tokens(query: str) -> list[str]:
     """The distinct tokens of a user query (jieba's precise mode, so that a query word is
     not widened into sub-words the user did not type)."""
-    _init()
     seen: dict[str, None] = {}
-    for word in jieba.cut(query or ""):
+    for word in _jieba().cut(query or ""):
         w = word.strip().lower()
         if w and _TOKEN.fullmatch(w):
             seen[w] = None
@@ -124,18 +134,7 @@ def index_entries(conn: Connection, entries: Iterable[IndexText]) -> None:
         for t in texts
     ]
     if conn.dialect.name == "postgresql":
-        conn.execute(
-            text(
-                "INSERT INTO catalog_search (resource_id, name, code, published_at, facet_key, "
-                "doc) SELECT e.resource_id, e.name, e.code, e.published_at, :fk, "
-                "setweight(to_tsvector('simple', :n), 'A') || to_tsvector('simple', :b) "
-                "FROM catalog_entry e WHERE e.resource_id = :id "
-                "ON CONFLICT (resource_id) DO UPDATE SET name = excluded.name, "
-                "code = excluded.code, published_at = excluded.published_at, "
-                "facet_key = excluded.facet_key, doc = excluded.doc"
-            ),
-            rows,
-        )
+        _pg_index(conn, rows)
         return
     # SQLite: upsert the document (an entry already indexed keeps its key), then replace
     # its FTS5 row by rowid.
@@ -162,7 +161,51 @@ def remove_entry(conn: Connection, resource_id: str) -> None:
             ),
             {"id": resource_id},
         )
+    else:
+        conn.execute(
+            text("DELETE FROM catalog_search_doc WHERE resource_id = :id"), {"id": resource_id}
+        )
     conn.execute(text("DELETE FROM catalog_search WHERE resource_id = :id"), {"id": resource_id})
+
+
+def _pg_index(conn: Connection, rows: list[dict[str, str]]) -> None:
+    """PostgreSQL: the documents, then their new lexemes, then the narrow rows. The
+    lexemes are numbered in a statement of their own, so that the next one (a new
+    snapshot under READ COMMITTED) sees every lexeme, also one that a concurrent
+    transaction numbered first; under a stricter isolation such a conflict is an error."""
+    conn.execute(
+        text(
+            "INSERT INTO catalog_search_doc (resource_id, name, doc) SELECT e.resource_id, "
+            "e.name, setweight(to_tsvector('simple', :n), 'A') || to_tsvector('simple', :b) "
+            "FROM catalog_entry e WHERE e.resource_id = :id "
+            "ON CONFLICT (resource_id) DO UPDATE SET name = excluded.name, doc = excluded.doc"
+        ),
+        rows,
+    )
+    ids = [str(r["id"]) for r in rows]
+    for chunk in _chunks(ids):
+        conn.execute(
+            text(
+                "INSERT INTO catalog_search_token (lexeme) SELECT l FROM (SELECT DISTINCT "
+                "unnest(tsvector_to_array(d.doc)) AS l FROM catalog_search_doc d "
+                "WHERE d.resource_id = ANY(:ids)) n WHERE NOT EXISTS (SELECT 1 FROM "
+                "catalog_search_token t WHERE t.lexeme = n.l) ORDER BY l "
+                "ON CONFLICT (lexeme) DO NOTHING"
+            ),
+            {"ids": chunk},
+        )
+    conn.execute(
+        text(
+            "INSERT INTO catalog_search (published_at, resource_id, code, facet_key, tokens) "
+            "SELECT e.published_at, e.resource_id, e.code, :fk, ARRAY(SELECT t.id "
+            "FROM unnest(tsvector_to_array(d.doc)) l JOIN catalog_search_token t "
+            "ON t.lexeme = l ORDER BY t.id) FROM catalog_entry e "
+            "JOIN catalog_search_doc d ON d.resource_id = e.resource_id WHERE e.resource_id = :id "
+            "ON CONFLICT (resource_id) DO UPDATE SET published_at = excluded.published_at, "
+            "code = excluded.code, facet_key = excluded.facet_key, tokens = excluded.tokens"
+        ),
+        rows,
+    )
 
 
 def _entry_values(conn: Connection, resource_ids: list[str]) -> dict[str, dict[str, str]]:
@@ -241,11 +284,15 @@ class Match:
     SQLite: ``source`` is a FROM item ``f(k, score)``: the ``catalog_search.id`` of every
     matching document and its score (lower ranks first); ``rank`` is unused.
     PostgreSQL: ``source`` is a condition on ``s`` (``catalog_search``) and ``rank`` the
-    relevance of ``s`` (higher ranks first)."""
+    relevance of the document ``d`` (``catalog_search_doc``; higher ranks first).
+    ``indexed``: the condition is the GIN index's own (it answers it exactly, without
+    reading a document), so that the matches are best read through the index whatever
+    their number."""
 
     source: str
     params: dict[str, object]
     rank: str = "CAST(0 AS REAL)"
+    indexed: bool = False
 
 
 def match_sql(conn: Connection, query: str) -> Match | None:
@@ -255,10 +302,7 @@ def match_sql(conn: Connection, query: str) -> Match | None:
     if not words:
         return None
     if conn.dialect.name == "postgresql":
-        params: dict[str, object] = {f"w{i}": w for i, w in enumerate(words)}
-        tsq = "(" + " && ".join(f"plainto_tsquery('simple', :w{i})" for i in range(len(words)))
-        tsq += ")"
-        return Match(f"s.doc @@ {tsq}", params, f"ts_rank(s.doc, {tsq})")
+        return _pg_match(conn, words)
     match = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
     return Match(  # bm25 weights of the columns (name, body): the name counts ten times
         "(SELECT rowid AS k, bm25(catalog_fts, 10.0, 1.0) AS score FROM catalog_fts "
@@ -267,11 +311,34 @@ def match_sql(conn: Connection, query: str) -> Match | None:
     )
 
 
+def _pg_match(conn: Connection, words: list[str]) -> Match:
+    """The lexemes of the query words (as ``plainto_tsquery`` makes them), their ids,
+    and the documents that hold them all; the rank is ``ts_rank`` of the same tsquery."""
+    params: dict[str, object] = {f"w{i}": w for i, w in enumerate(words)}
+    tsq = "(" + " && ".join(f"plainto_tsquery('simple', :w{i})" for i in range(len(words)))
+    tsq += ")"
+    rank = f"ts_rank(d.doc, {tsq})"
+    lexemes = conn.execute(
+        text(
+            "SELECT l.lexeme, t.id FROM unnest(CAST(:words AS TEXT[])) AS w(word) "
+            "CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector('simple', w.word))) "
+            "AS l(lexeme) LEFT JOIN catalog_search_token t ON t.lexeme = l.lexeme"
+        ),
+        {"words": words},
+    ).all()
+    if not lexemes or any(i is None for _, i in lexemes):
+        # no lexeme at all (an empty tsquery matches nothing), or one no document holds
+        return Match("false", params, rank)
+    tokens = sorted({int(i) for _, i in lexemes})
+    return Match("s.tokens @> CAST(:tokens AS INTEGER[])", params | {"tokens": tokens}, rank, True)
+
+
 def relevance(conn: Connection, match: Match) -> dict[str, float]:
     """The relevance of every matching resource (higher is more relevant: -bm25 on SQLite,
     ts_rank on PostgreSQL), for inspection and tests."""
     if conn.dialect.name == "postgresql":
-        sql = f"SELECT s.resource_id, {match.rank} FROM catalog_search s WHERE {match.source}"  # noqa: S608 - the match holds bound parameters only  # nosec B608
+        sql = f"SELECT s.resource_id, {match.rank} FROM catalog_search s "  # noqa: S608 - the match holds bound parameters only  # nosec B608
+        sql += f"JOIN catalog_search_doc d ON d.resource_id = s.resource_id WHERE {match.source}"
     else:
         sql = f"SELECT s.resource_id, -f.score FROM {match.source} "  # noqa: S608 - the match holds bound parameters only  # nosec B608
         sql += "JOIN catalog_search s ON s.id = f.k"

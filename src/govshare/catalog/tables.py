@@ -261,5 +261,12 @@ joint_collection = Table(
 )
 
 # Full-text search. Not in the MetaData: their DDL differs per database (see search.py and
-# the migration): SQLite has an FTS5 table, PostgreSQL a tsvector column with a GIN index.
-SEARCH_TABLE_NAMES = ("catalog_fts", "catalog_search", "catalog_search_code")
+# the migrations): SQLite has an FTS5 table, PostgreSQL narrow rows with a GIN index on
+# their lexeme ids, the lexemes, and the tsvector documents.
+SEARCH_TABLE_NAMES = (
+    "catalog_fts",
+    "catalog_search",
+    "catalog_search_code",
+    "catalog_search_doc",
+    "catalog_search_token",
+)

@@ -28,8 +28,12 @@ def index_rows(city: City, resource_id: str) -> tuple[int, int]:
         docs = conn.execute(
             text("SELECT count(*) FROM catalog_search WHERE resource_id = :r"), {"r": resource_id}
         ).scalar_one()
-        if conn.dialect.name == "postgresql":
-            return int(docs), int(docs)  # the tsvector is in the document
+        if conn.dialect.name == "postgresql":  # the tsvector is in catalog_search_doc
+            tsv = conn.execute(
+                text("SELECT count(*) FROM catalog_search_doc WHERE resource_id = :r"),
+                {"r": resource_id},
+            ).scalar_one()
+            return int(docs), int(tsv)
         fts = conn.execute(
             text(
                 "SELECT count(*) FROM catalog_fts WHERE rowid IN "
@@ -196,3 +200,68 @@ def test_filters_on_values_nobody_has_find_nothing(city: City) -> None:
         assert all(counts == {} for counts in nothing.facets.values())
     listed = find(city, provider_department_id=r.dept_id)
     assert listed.total == 1 and listed.facets["delivery_mode"] == {"query": 1}
+
+
+@pytest.mark.req("SQ-14")
+def test_postgresql_token_match_is_the_tsquery_match(city: City) -> None:
+    """PostgreSQL matches the lexeme ids of the narrow search rows (``tokens @>``): the
+    same documents as ``doc @@ plainto_tsquery(w1) && ...`` over their tsvectors, also
+    for words no document holds and for words without a lexeme; the search leaves the
+    planner settings it changes as they were."""
+    if city.db.dialect != "postgresql":
+        pytest.skip("the token match is PostgreSQL's")
+    r = add_region(city, "suqian", "321399")
+    for author, dept, name, summary in (
+        (r.cat, r.dept_id, "不动产登记信息", "土地和房屋的登记簿"),
+        (r.cat2, r.dept2_id, "婚姻登记档案", "结婚和离婚登记的档案"),
+        (r.cat, r.dept_id, "GIS_Layer 地图服务 v2", "Web 地图接口（WMTS v2）"),
+    ):
+        publish(city, author, r.admin, full_entry(city, dept, name=name, summary=summary))
+    queries = ["登记", "不动产登记", "登记 档案", "gis", "GIS_Layer", "layer v2", "wmts 登记"]
+    queries += ["地图服务", "没有这个词", "登记 没有这个词", "_", "__ 登记"]
+    found = set()
+    with city.db.read() as conn:
+        for q in queries:
+            match = search.match_sql(conn, q)
+            assert match is not None, q
+            got = set(search.relevance(conn, match))
+            words = search.query_tokens(q)
+            tsq = " && ".join(f"plainto_tsquery('simple', :w{i})" for i in range(len(words)))
+            want = conn.execute(
+                text(f"SELECT resource_id FROM catalog_search_doc WHERE doc @@ ({tsq})"),
+                {f"w{i}": w for i, w in enumerate(words)},
+            ).scalars()
+            assert got == set(want), q
+            assert search_catalog(conn, SearchQuery(q=q)).total == len(got), q
+            found |= got
+        settings = "SELECT current_setting('enable_seqscan'), current_setting('jit')"
+        assert tuple(conn.execute(text(settings)).one()) == ("on", "on")
+    assert len(found) == 3
+
+
+@pytest.mark.req("SQ-14")
+def test_the_search_migration_keeps_what_is_found(city: City) -> None:
+    """Down through the search revision 0013 and up again, with entries published: the
+    documents are carried over both ways, and every search finds what it found before."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from govshare.storage.migrate import alembic_config, upgrade
+
+    r = add_region(city, "suqian", "321399")
+    names = _published(city, r)
+    queries = [SearchQuery(q="统计台账", page_size=100), SearchQuery(q="月度", page_size=3)]
+    queries += [SearchQuery(q="统计", share_category="conditional"), SearchQuery()]
+    before = [find(city, **vars(q)) for q in queries]
+    assert before[0].total == len(names)
+    url = city.db.url
+    cfg = alembic_config(url)
+    command.downgrade(cfg, str(ScriptDirectory.from_config(cfg).get_revision("0013").down_revision))
+    with city.db.read() as conn:
+        if conn.dialect.name == "postgresql":  # 0011's one wide row per document
+            wide = (
+                "SELECT count(*) FROM catalog_search WHERE doc @@ plainto_tsquery('simple', '统计')"
+            )
+            assert conn.execute(text(wide)).scalar_one() == len(names)
+    upgrade(url)
+    assert [find(city, **vars(q)) for q in queries] == before
