@@ -8,7 +8,8 @@ its precise code, and a suspension or revocation bites at the next step, NX-41):
 2. ``run_export`` (the huey task ``govshare.export``; inline when the queue is immediate):
    authorised again on behalf of the client system, the grant's pool is streamed through
    the driver's cursor (server-side on PostgreSQL) in chunks of ``CHUNK`` rows, each chunk
-   masked a column at a time by the grant's ``MaskPlan`` (SQ-26: only the granted items,
+   masked a column at a time by the grant's ``MaskPlan`` (a CSV of a SQLite pool: by the
+   plan's compiled row writer, ``_rows_text``) (SQ-26: only the granted items,
    each at its granted level; the same rules as every other path; on PostgreSQL the server
    masks the items whose rule SQL states exactly, ``masking.sql_masked``), into CSV, XLSX, JSON
    Lines or Parquet under ``<var>/exports``; memory stays constant whatever the pool's
@@ -70,10 +71,14 @@ from govshare.config import Settings
 from govshare.delivery import errors, statements
 from govshare.delivery.export_formats import (
     MEDIA_TYPES,
+    ChunkWriter,
     Columns,
     CsvEncoding,
+    CsvWriter,
     ExportFormat,
     OutColumn,
+    RowsText,
+    csv_rows,
     open_writer,
 )
 from govshare.delivery.file_tables import delivery_export_job as job_table
@@ -97,6 +102,7 @@ MANIFEST_VERSION = 1
 JOB_ACTOR = Actor.system("jobs")
 
 Enqueue = Callable[[str], object]  # queues run_export(job_id)
+Reader = Callable[[Sequence[Any]], Sequence[Any]]  # a column of driver values, typed
 
 
 class JobState(StrEnum):
@@ -308,7 +314,7 @@ def _out_kind(pool: Pool, item: GrantedItem) -> str:
     return "string"
 
 
-def _fetched(cursor: Any, ahead: bool) -> Iterator[list[Any]]:
+def _fetched(cursor: Any, ahead: bool) -> Generator[list[Any], None, None]:
     """``cursor.fetchmany(CHUNK)`` until it is empty. With ``ahead``, the next chunk is
     fetched in a thread while the caller works on this one (the driver waits for the
     server without holding the GIL, so the server produces it meanwhile)."""
@@ -349,9 +355,7 @@ _TEXT = {str}
 _TEN = {10}
 
 
-def _reader(
-    column: ColumnElement[Any], dialect: Dialect, dbapi_type: Any
-) -> Callable[[Sequence[Any]], Sequence[Any]] | None:
+def _reader(column: ColumnElement[Any], dialect: Dialect, dbapi_type: Any) -> Reader | None:
     """What turns a column of driver values into the values the result would give (the
     type's result processing), None when they are those values already."""
     impl = column.type.dialect_impl(dialect)
@@ -377,15 +381,17 @@ def _pg_iso_date(column: ColumnElement[Any]) -> ColumnElement[Any]:
     )
 
 
-def _column_chunks(
+@contextlib.contextmanager
+def _row_chunks(
     conn: Connection, query: Select[Any]
-) -> Generator[tuple[int, Columns], None, None]:
-    """The rows of ``query``, ``CHUNK`` at a time, as columns of the values the result would
-    give (each column's type processing applied). Read through the driver's own cursor
-    inside the connection's transaction: on PostgreSQL a server-side (named) cursor, so
-    that memory stays constant, with the next chunk fetched while this one is masked and
-    written; SQLite steps through the statement with ``fetchmany``. The query's literals
-    (the masking expressions' constants) are written into its text."""
+) -> Iterator[tuple[list[Reader | None], Iterator[list[Any]]]]:
+    """The driver rows of ``query``, ``CHUNK`` at a time, with each column's reader (the
+    type's result processing, ``_reader``). Read through the driver's own cursor inside the
+    connection's transaction: on PostgreSQL a server-side (named) cursor, so that memory
+    stays constant, with the next chunk fetched while this one is masked and written;
+    SQLite steps through the statement with ``fetchmany``. The query's literals (the
+    masking expressions' constants) are written into its text. The cursor is closed on
+    leaving."""
     dialect = conn.dialect
     sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
     driver = conn.connection.driver_connection  # sqlite3 or psycopg, in this transaction
@@ -395,23 +401,56 @@ def _column_chunks(
     cursor = driver.cursor(name=name) if server_side else driver.cursor()
     try:
         cursor.execute(sql)
-        # per column: take it out of the rows, then the type's result processing if any
-        takers = [
-            (itemgetter(i), _reader(column, dialect, d[1]))
-            for i, (column, d) in enumerate(
-                zip(query.selected_columns, cursor.description, strict=True)
-            )
+        readers = [
+            _reader(column, dialect, d[1])
+            for column, d in zip(query.selected_columns, cursor.description, strict=True)
         ]
-        for rows in _fetched(cursor, ahead=server_side):
-            yield (
-                len(rows),
-                [
-                    list(map(take, rows)) if read is None else read(list(map(take, rows)))
-                    for take, read in takers
-                ],
-            )
+        chunks = _fetched(cursor, ahead=server_side)
+        with contextlib.closing(chunks):  # a fetch in flight ends before the cursor closes
+            yield readers, chunks
     finally:
         cursor.close()
+
+
+def _columns(rows: list[Any], readers: list[Reader | None]) -> Columns:
+    """A chunk of driver rows as columns of the values the result would give."""
+    return [
+        list(map(take, rows)) if read is None else read(list(map(take, rows)))
+        for take, read in zip(map(itemgetter, range(len(readers))), readers, strict=True)
+    ]
+
+
+def _column_chunks(
+    conn: Connection, query: Select[Any]
+) -> Generator[tuple[int, Columns], None, None]:
+    """The rows of ``query``, ``CHUNK`` at a time, as columns of the values the result would
+    give (each column's type processing applied)."""
+    with _row_chunks(conn, query) as (readers, chunks):
+        for rows in chunks:
+            yield len(rows), _columns(rows, readers)
+
+
+def _is_iso_dates(values: list[Any]) -> bool:
+    """Whether a SQLite date column is taken as its stored text (``_iso_dates``); checked
+    with ``date.fromisoformat``, stricter than the dialect's parser (a value it refuses
+    sends the chunk to the column path, which reads it as the dialect does)."""
+    return _iso_dates(values, date.fromisoformat) is values
+
+
+def _rows_text(conn: Connection, plan: MaskPlan, readers: list[Reader | None]) -> RowsText | None:
+    """The compiled CSV writer of a SQLite pool's rows (``export_formats.csv_rows``: each
+    value masked inline, a row written in one expression), when every column is read as
+    the driver gives it or is a date taken as its ISO text; None otherwise (every chunk
+    then goes a column at a time)."""
+    if conn.dialect.name != "sqlite":
+        return None
+    checks: dict[int, Callable[[list[Any]], bool]] = {}
+    for i, read in enumerate(readers):
+        if isinstance(read, functools.partial) and read.func is _iso_dates:
+            checks[i] = _is_iso_dates
+        elif read is not None:
+            return None
+    return csv_rows(plan.text_sources(), checks)
 
 
 def _as_is(values: Sequence[Any]) -> Sequence[Any]:
@@ -450,7 +489,6 @@ def _selected(
 
 def _stream_to_file(platform: Platform, auth: Authorised, job: ExportJob, path: Path) -> int:
     """Write the grant's live pool rows, masked, to ``path``; returns the row count."""
-    rows = 0
     with platform.db.read() as conn:
         pool = pool_for_version(conn, auth.grant.resource_id, auth.grant.version_no)
         if pool is None:
@@ -462,13 +500,47 @@ def _stream_to_file(platform: Platform, auth: Authorised, job: ExportJob, path: 
         query = select(*wanted).where(table.c._deleted.is_(False)).order_by(table.c._row_id)
         writer = open_writer(job.format, path, columns, CsvEncoding(job.encoding))
         try:
-            chunks = contextlib.closing(_column_chunks(conn, query))  # cursor closed first
-            with _no_cycle_collection(), chunks as columns_of_rows:
-                for count, chunk in columns_of_rows:
-                    writer.write([fn(c) for fn, c in zip(maskers, chunk, strict=True)], count)
-                    rows += count
+            return _write_rows(conn, query, auth.plan, maskers, writer)
         finally:
             writer.close()
+
+
+_MISSES = 3  # chunks in a row the compiled row writer did not take: the pool is not for it
+
+
+def _write_rows(
+    conn: Connection,
+    query: Select[Any],
+    plan: MaskPlan,
+    maskers: Sequence[ColumnMasker],
+    writer: ChunkWriter,
+) -> int:
+    """Every chunk of ``query``'s rows masked and written; returns the row count. A CSV of
+    a SQLite pool is written by the plan's compiled row writer (``_rows_text``) wherever it
+    takes the chunk, a column at a time otherwise (the same bytes either way); after
+    ``_MISSES`` chunks in a row it did not take, every chunk goes a column at a time."""
+    rows = 0
+    with _no_cycle_collection(), _row_chunks(conn, query) as (readers, chunks):
+        as_csv = writer if isinstance(writer, CsvWriter) else None
+        as_text = None if as_csv is None else _rows_text(conn, plan, readers)
+        misses = 0
+        for chunk in chunks:
+            count = len(chunk)
+            if as_text is not None and as_csv is not None:
+                try:
+                    text = as_text(chunk)
+                except Exception:  # a value a rule does not take: the column path says
+                    text = None
+                if text is not None and as_csv.write_text(text, count):
+                    rows += count
+                    misses = 0
+                    continue
+                misses += 1
+                if misses == _MISSES:  # (a column of integers to mask, say): stop trying
+                    as_text = None
+            values = _columns(chunk, readers)
+            writer.write([fn(c) for fn, c in zip(maskers, values, strict=True)], count)
+            rows += count
     return rows
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -96,6 +96,52 @@ def csv_text(columns: Columns, count: int) -> str:
     return buf.getvalue()
 
 
+RowsText = Callable[[Sequence[Sequence[Any]]], str | None]
+
+
+def csv_rows(
+    sources: Sequence[tuple[str, dict[str, Any]]],
+    checks: Mapping[int, Callable[[list[Any]], bool]] | None = None,
+) -> RowsText | None:
+    """One compiled function for a chunk of driver rows: the CSV text of the rows (what
+    ``csv_text`` writes of their masked columns) with each value masked inline by its
+    ``text_source``, in one expression per row (no columns built, no second pass), or None
+    when the chunk needs the column path: a value a rule does not take (it raises), a
+    value to quote (a comma, a double quote or a line break), or a column whose
+    ``checks[i]`` refuses its values. None when there is no such function (one column: an
+    empty value is quoted; two sources giving one name different meanings)."""
+    width = len(sources)
+    if width < 2:
+        return None
+    names: dict[str, Any] = {"_checks": dict(checks or {})}
+    fields = []
+    for i, (source, used) in enumerate(sources):
+        fields.append("{" + source.format(v=f"v{i}", n=f"n{i}", m=f"m{i}") + "}")
+        for name, value in used.items():
+            if names.setdefault(name, value) is not value:  # two meanings of one name
+                return None
+    row = ",".join(fields)
+    take = "".join(
+        f"    c{i} = [r[{i}] for r in rows]\n    if not _checks[{i}](c{i}):\n        return None\n"
+        for i in sorted(checks or {})
+    )
+    code = (
+        "def rows_text(rows):\n"
+        f"{take}"
+        f"    body = ''.join([f'{row}\\r\\n' for {', '.join(f'v{i}' for i in range(width))}"
+        " in rows])\n"
+        "    count = len(rows)\n"
+        "    if ('\"' in body or body.count(',') != count * "
+        f"{width - 1} or body.count('\\n') != count or body.count('\\r') != count):\n"
+        "        return None\n"
+        "    return body\n"
+    )
+    # the source is this module's and the masking rules' templates (no value, no name of
+    # a column or item enters it)
+    exec(compile(code, "<govshare.export.csv_rows>", "exec"), names)  # noqa: S102  # nosec B102
+    return names["rows_text"]  # type: ignore[no-any-return]
+
+
 class CsvWriter:
     """CSV a chunk at a time (``csv_text``), encoded once per chunk (strictly: a value GBK
     cannot represent stops the export with the row and item named)."""
@@ -117,6 +163,17 @@ class CsvWriter:
         except UnicodeEncodeError as exc:
             raise self._not_encodable(columns) from exc
         self._row += count
+
+    def write_text(self, text: str, count: int) -> bool:
+        """Rows already as CSV text (``csv_rows``); False, with nothing written, when the
+        encoding cannot represent them (``write`` then names the row and item)."""
+        try:
+            data = text.encode(self._encoding)
+        except UnicodeEncodeError:
+            return False
+        self._file.write(data)
+        self._row += count
+        return True
 
     def _not_encodable(self, columns: Columns) -> ValidationFailed:
         """The first row and item of the chunk whose text the encoding cannot represent."""

@@ -28,6 +28,7 @@ string, so that masked and raw outputs have one shape.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -44,11 +45,13 @@ from govshare.audit.keys import PlatformKeys
 from govshare.delivery.model import GrantedItem, MaskLevel
 from govshare.kernel.masking import (
     COMPOUND_SURNAMES,
+    SOURCE_NAMES,
     ColumnRule,
     SensitivityKind,
     column_rule_for,
     mask,
     rule_for,
+    rule_source,
 )
 
 Masker = Callable[[Any], Any]
@@ -183,6 +186,36 @@ def column_masker(
     return _masked_column(column_rule_for(kind))
 
 
+@lru_cache(maxsize=64)
+def _pseudonymiser(key: bytes) -> Masker:
+    """``pseudonymise`` with ``key``: one function per key (the items of a plan share it)."""
+    return functools.partial(pseudonymise, key)
+
+
+def text_source(
+    kind: SensitivityKind | str, level: MaskLevel, *, pseudonym: bytes | None
+) -> tuple[str, dict[str, Any]]:
+    """``masker`` inline, as CSV text: a Python expression over one driver value (text,
+    integer, real, BLOB or None, as SQLite gives them) held in ``{v}``, whose ``str()`` is
+    the text a CSV export writes of the masked value ("" for None); ``{n}`` and ``{m}``
+    are names it may bind. A masking rule raises for a value that is not text (the caller
+    then masks that chunk with ``column_masker``). With the names the expression uses."""
+    kind = SensitivityKind(kind)
+    names: dict[str, Any] = {}
+    if level is MaskLevel.SUPPRESSED:
+        return '""', names
+    if level is MaskLevel.PSEUDONYM:
+        if pseudonym is None:
+            raise ValueError("a pseudonym level needs the consumer's pseudonym key")
+        names["_k_pseudonym"] = _pseudonymiser(pseudonym)
+        return '("" if {v} is None else _k_pseudonym({v}))', names
+    rule = rule_source(kind) if level is MaskLevel.MASKED else None
+    if rule is None:  # raw or unmasked: plain, as text (a value SQLite gives is plain)
+        return '("" if {v} is None else {v})', names
+    names.update(SOURCE_NAMES)
+    return f'("" if {{v}} is None else {rule})', names
+
+
 # In SQL (PostgreSQL) ------------------------------------------------------------------------
 # A batch export of a PostgreSQL pool lets the database mask the columns whose rule SQL can
 # state exactly and cheaply, so that the server masks while the client writes. Each
@@ -272,6 +305,13 @@ class MaskPlan:
     @property
     def codes(self) -> tuple[str, ...]:
         return tuple(code for code, _ in self.steps)
+
+    def text_sources(self) -> list[tuple[str, dict[str, Any]]]:
+        """The plan's maskers as inline CSV text sources (``text_source``), in its order."""
+        return [
+            text_source(self.kinds[code], self.levels[code], pseudonym=self.pseudonym_key)
+            for code, _ in self.steps
+        ]
 
     def column_maskers(self) -> list[ColumnMasker]:
         """The plan's maskers over columns, in its order: ``column_maskers()[i](values)``

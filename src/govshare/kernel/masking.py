@@ -6,8 +6,9 @@ gives a keyed-free stable hash for correlating log lines without revealing the v
 Each rule is written once, over a column (``column_rule_for``: a batch export masks a
 chunk of rows a column at a time); ``mask`` and ``rule_for`` apply it to one value.
 ``govshare.delivery.masking.sql_masked`` states the name and keep rules in SQL too (for
-exports of PostgreSQL pools): a change to a rule here changes it there, and the tests
-that compare both on the same values fail until it does.
+exports of PostgreSQL pools), and ``rule_source`` states them as inline Python source
+(the compiled CSV row writer of exports): a change to a rule here changes it there, and
+the tests that compare them on the same values fail until it does.
 """
 
 from __future__ import annotations
@@ -235,6 +236,62 @@ def rule_for(kind: SensitivityKind | str) -> Callable[[Any], Any]:
     """The compiled rule of ``kind`` for one value (for callers that mask many values of
     one kind); it takes a non-None value. An unknown kind raises ValueError."""
     return _RULES[SensitivityKind(kind)]
+
+
+# Inline sources -------------------------------------------------------------------------
+# The same rules as Python expressions over one ``str`` held in ``{v}`` (``{n}`` and ``{m}``:
+# names the expression may bind), for a writer that compiles a whole row into one
+# expression (``govshare.delivery.export_formats.csv_rows``). Each gives exactly the column
+# rule's value for a ``str`` and raises (TypeError, AttributeError) for any other type,
+# so that its caller can fall back to the column rules; None: the rule has no inline form
+# (the values are then unchanged: none, uscc). The names the sources use are in
+# ``SOURCE_NAMES``; the tests compare them with the column rules.
+_STARS = tuple("*" * n for n in range(256))  # (a longer value raises IndexError)
+
+
+def _keep_source(head: int, tail: int) -> str:
+    shown = head + tail
+    return (
+        f"({{v}}[:{head}] + _k_stars[{{n}} - {shown}] + {{v}}[-{tail}:]"
+        f' if ({{n}} := len({{v}})) > {shown} else "*" * {{n}} + {{v}}[:0])'
+    )
+
+
+def _address_one(s: str) -> str:
+    return str(_address_column((s,))[0])
+
+
+SOURCE_NAMES: dict[str, Any] = {
+    "_k_stars": _STARS,
+    "_k_first": _COMPOUND_FIRST,
+    "_k_compound": COMPOUND_SURNAMES,
+    "_k_district": _DISTRICT_END.search,
+    "_k_address": _address_one,
+    "_k_email": lambda s: _email_column((s,))[0],
+}
+_SOURCES: dict[SensitivityKind, str] = {
+    SensitivityKind.ID_CARD: _keep_source(6, 4),
+    SensitivityKind.MOBILE: _keep_source(3, 4),
+    SensitivityKind.BANK_CARD: _keep_source(6, 4),
+    # (a value of one character or none: "*", and a str + the empty slice of a bytes raises)
+    SensitivityKind.NAME: (
+        "(({v}[:2] + _k_stars[{n} - 2] if {v}[0] in _k_first and {n} > 2"
+        " and {v}[:2] in _k_compound else {v}[0] + _k_stars[{n} - 1])"
+        ' if ({n} := len({v})) > 1 else "*" + {v}[:0])'
+    ),
+    # the district found: the address down to it, then the fill unless nothing follows
+    SensitivityKind.ADDRESS: (
+        f'(({{v}}[:{{n}}] + "{ADDRESS_FILL}" if ({{n}} := {{m}}.end()) < len({{v}}) else {{v}})'
+        " if ({m} := _k_district({v})) is not None else _k_address({v}))"
+    ),
+    SensitivityKind.EMAIL: "_k_email({v})",
+    SensitivityKind.SECRET: '"******"',
+}
+
+
+def rule_source(kind: SensitivityKind | str) -> str | None:
+    """The inline source of ``kind``'s rule (see above), None when it keeps values."""
+    return _SOURCES.get(SensitivityKind(kind))
 
 
 # One value --------------------------------------------------------------------------------

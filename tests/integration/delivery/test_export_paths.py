@@ -35,8 +35,8 @@ from sqlalchemy import (
 
 from govshare.aggregation.pools import DecimalText
 from govshare.delivery import export
-from govshare.delivery.export_formats import CsvEncoding, CsvWriter, OutColumn
-from govshare.delivery.masking import MaskPlan, compile_plan
+from govshare.delivery.export_formats import CsvEncoding, CsvWriter, OutColumn, csv_rows, csv_text
+from govshare.delivery.masking import MaskPlan, column_masker, compile_plan, text_source
 from govshare.delivery.model import GrantedItem, MaskLevel
 from govshare.kernel.masking import SensitivityKind
 from govshare.platform import Platform
@@ -217,17 +217,24 @@ def test_postgresql_masks_in_sql_what_sql_states_exactly(platform: Platform) -> 
     assert _code("string", SensitivityKind.NAME, MaskLevel.PSEUDONYM) not in in_sql
 
 
-def test_a_date_python_cannot_hold_fails_the_export_on_both_paths(platform: Platform) -> None:
-    md = MetaData()
+def _date_pool(platform: Platform, name: str, *extra: Column[Any]) -> Table:
+    """A pool-shaped table with a date column ``born`` (and ``extra``), created empty."""
     table = Table(
-        "pool_dates_test",
-        md,
+        name,
+        MetaData(),
         Column("_row_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
         Column("_deleted", Boolean, nullable=False),
         Column("born", Date),
+        *extra,
     )
     with platform.db.transaction() as tx:
-        md.create_all(tx.conn)
+        table.metadata.create_all(tx.conn)
+    return table
+
+
+def test_a_date_python_cannot_hold_fails_the_export_on_both_paths(platform: Platform) -> None:
+    table = _date_pool(platform, "pool_dates_test")
+    with platform.db.transaction() as tx:
         bad = "10000-01-01" if tx.conn.dialect.name == "postgresql" else "1990-02-30"
         tx.conn.execute(text(f"INSERT INTO pool_dates_test VALUES (1, false, '{bad}')"))
     plan = compile_plan([GrantedItem("born", MaskLevel.RAW, "none")])
@@ -291,10 +298,15 @@ def _export_bytes(d: Delivery, fmt: str, encoding: str | None) -> bytes:
 @pytest.mark.req("SQ-18", "SQ-26")
 @pytest.mark.usefixtures("small_chunks")
 @pytest.mark.parametrize(
-    ("fmt", "encoding"), [("csv", None), ("csv", "utf-8-bom"), ("jsonl", None)]
+    ("fmt", "encoding"),
+    [("csv", None), ("csv", "utf-8-bom"), ("csv", "gbk"), ("jsonl", None)],
 )
 def test_the_job_writes_the_same_bytes_as_the_python_path(
-    demo_platform: Any, python_only: Callable[[], None], fmt: str, encoding: str | None
+    demo_platform: Any,
+    python_only: Callable[[], None],
+    compiled_chunks: list[int],
+    fmt: str,
+    encoding: str | None,
 ) -> None:
     d = files_delivery(City(demo_platform), rows=[*ROWS, *_with_ids(TRICKY)])
     d.set_grant(
@@ -308,8 +320,13 @@ def test_the_job_writes_the_same_bytes_as_the_python_path(
         }
     )
     fast = _export_bytes(d, fmt, encoding)
+    sqlite = d.platform.db.engine.dialect.name == "sqlite"
+    # a CSV of a SQLite pool goes through the compiled row writer (not the chunk to quote)
+    assert bool(compiled_chunks) is (sqlite and fmt == "csv")
     python_only()
+    compiled_chunks.clear()
     assert _export_bytes(d, fmt, encoding) == fast
+    assert not compiled_chunks
 
 
 def _with_ids(rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -317,3 +334,118 @@ def _with_ids(rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
     for n, row in enumerate(rows, start=500):
         yield {**row, "id_card": id_card(seq=n), "birth_date": "2001-02-03" if n % 2 else None}
+
+
+# The compiled row writer (a CSV of a SQLite pool) ------------------------------------------
+@pytest.fixture
+def compiled_chunks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The row counts of the chunks the compiled row writer wrote."""
+    written: list[int] = []
+    write_text = CsvWriter.write_text
+
+    def spy(self: CsvWriter, text: str, count: int) -> bool:
+        done = write_text(self, text, count)
+        if done:
+            written.append(count)
+        return done
+
+    monkeypatch.setattr(CsvWriter, "write_text", spy)
+    return written
+
+
+ODD: list[Any] = [0, -7, 1.5, b"ab", b"x", b"", "x" * 300, "张" * 300, "江苏省" * 100]
+
+
+@pytest.mark.req("SQ-26")
+@pytest.mark.parametrize("level", list(MaskLevel))
+@pytest.mark.parametrize("kind", list(SensitivityKind))
+def test_each_inline_masker_writes_the_column_maskers_text(
+    kind: SensitivityKind, level: MaskLevel
+) -> None:
+    """Each item's inline source gives the very CSV text of the column masker, or sends the
+    chunk to the column path (a value it does not take, a value to quote); values as
+    SQLite gives them: text, NULL, integers, reals, BLOBs, long text."""
+    rows_text = csv_rows([text_source(kind, level, pseudonym=KEY), ('""', {})])
+    assert rows_text is not None
+    masked = column_masker(kind, level, pseudonym=KEY)
+    for value in [*TEXTS, *ODD]:
+        want = csv_text([masked([value]), [None]], 1)
+        try:
+            got = rows_text([(value, None)])
+        except Exception:
+            got = None
+        if got is not None:
+            assert got == want, value
+        elif value is None or (isinstance(value, str) and len(value) < 200):
+            assert '"' in want, value  # only a value to quote leaves the compiled path
+    texts = [v for v in TEXTS if v is None or not any(c in v for c in ',"\r\n')]
+    chunk = [(v, None) for v in texts]
+    assert rows_text(chunk) == csv_text([masked(texts), [None] * len(texts)], len(texts))
+
+
+def _inline(item: GrantedItem) -> bool:
+    """Whether the compiled row writer takes the item's values in the tests' pool (an
+    integer it would mask as text sends every chunk to the column path)."""
+    text_rule = item.level is MaskLevel.MASKED and item.sensitivity not in ("none", "uscc")
+    return not (item.code.startswith("integer_") and text_rule and item.sensitivity != "secret")
+
+
+def _written(platform: Platform, table: Table, plan: MaskPlan, path: Path) -> bytes:
+    """The CSV (UTF-8 with BOM) the job's chunk loop writes of ``table`` under ``plan``."""
+    with platform.db.read() as conn:
+        wanted, maskers = export._selected(conn, table, plan)
+        query = select(*wanted).where(table.c._deleted.is_(False)).order_by(table.c._row_id)
+        columns = [OutColumn(c, "string") for c in plan.codes]
+        writer = CsvWriter(path, columns, CsvEncoding.UTF8_BOM)
+        try:
+            export._write_rows(conn, query, plan, maskers, writer)
+        finally:
+            writer.close()
+    return path.read_bytes()
+
+
+@pytest.mark.req("SQ-26")
+@pytest.mark.usefixtures("small_chunks")
+@pytest.mark.parametrize("types", [("string", "text", "integer", "date"), tuple(VALUES)])
+def test_the_compiled_row_writer_writes_the_python_paths_bytes(
+    platform: Platform, tmp_path: Path, compiled_chunks: list[int], types: tuple[str, ...]
+) -> None:
+    """Every level and kind over the column types SQLite gives as they are (and dates
+    stored as ISO text): the compiled row writer takes the chunks it can and the file is
+    the plain Python path's, byte for byte; with a column to type (booleans, decimals,
+    datetimes) every chunk goes a column at a time."""
+    table = _pool(platform)
+    items = [i for i in _items() if i.code.split("_", 1)[0] in types and _inline(i)]
+    plan = compile_plan(items, pseudonym_key=KEY)
+    got = _written(platform, table, plan, tmp_path / "a.csv")
+    want = _reference(platform, table, plan)
+    assert got == "\ufeff".encode() + _python_csv(want, list(plan.codes))
+    sqlite = platform.db.engine.dialect.name == "sqlite"
+    assert bool(compiled_chunks) is (sqlite and types != tuple(VALUES))
+    # (the chunks holding a value to quote went a column at a time)
+    assert sum(compiled_chunks) < ROWS_N - 1
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_dates_not_stored_as_iso_text_go_a_column_at_a_time(
+    platform: Platform, tmp_path: Path, compiled_chunks: list[int]
+) -> None:
+    table = _date_pool(platform, "pool_dates_text_test", Column("name", String(50)))
+    sqlite = platform.db.engine.dialect.name == "sqlite"
+    # an ISO week date Python reads (SQLite keeps the text; PostgreSQL has its own forms)
+    stored = ["1990-03-07", None, "2024-02-29"] * 3 + ["1990-W10-3" if sqlite else "1990-3-7"]
+    with platform.db.transaction() as tx:
+        for n, born in enumerate(stored, start=1):
+            value = "NULL" if born is None else f"'{born}'"
+            tx.conn.execute(
+                text(f"INSERT INTO pool_dates_text_test VALUES ({n}, false, {value}, '张三')")
+            )
+    plan = compile_plan(
+        [GrantedItem("born", MaskLevel.RAW, "none"), GrantedItem("name", MaskLevel.MASKED, "name")]
+    )
+    got = _written(platform, table, plan, tmp_path / "d.csv")
+    want = _reference(platform, table, plan)
+    assert got == "\ufeff".encode() + _python_csv(want, list(plan.codes))
+    assert got.endswith("1990-03-07,张*\r\n".encode())  # read as the dialect reads it
+    if sqlite:
+        assert compiled_chunks == [7]  # the first chunk; the second holds 1990-W10-3
