@@ -104,6 +104,7 @@ GUESS_BACKOFF = 16  # flushes that read the head first after a wrong guess
 GAP_FACTOR = 3  # gathering waits up to this many recent gaps between arrivals ...
 MIN_GAP = 0.0001  # ... and at least this long (seconds)
 GAP_WEIGHT = 0.2  # the weight of the newest gap in the running mean
+BURST_RATIO = 8  # arrivals closer than a flush / this come in bursts
 
 
 def prepare(entry: PendingEntry) -> Fields:
@@ -138,6 +139,7 @@ class GroupCommitWriter:
         self._thread: threading.Thread | None = None
         self._recent: deque[int] = deque(maxlen=RECENT_BATCHES)
         self._gap = 0.0  # running mean of the gaps between the arrivals of one batch
+        self._last_flush_seconds = 0.0  # what the last flush cost besides gathering
         self._head: tuple[int, str] | None = None  # (seq, hash) this writer last wrote
         self._no_guess = 0
         self.flushes = 0  # how many transactions were committed (for tests and metrics)
@@ -186,25 +188,35 @@ class GroupCommitWriter:
 
     def _gather(self, batch: list[_Queued]) -> float:
         """While callers keep coming (this batch or a recent one held more than one
-        entry), wait for more: each time up to a few of the usual gaps between the
-        arrivals of one batch (at least ``MIN_GAP``), in all at most ``max_gather``.
-        Threads that all append at once arrive microseconds apart, so the writer stops a
-        moment after their burst; an event loop hands over an entry every few hundred
-        microseconds, so its batch fills for ``max_gather``. A lone caller never waits.
-        Returns the seconds waited."""
+        entry), wait for more. Two kinds of callers, told apart by the usual gap between
+        the arrivals of one batch against what a flush costs:
+
+        - a burst (threads that each wait for their entry come back together): wait for as
+          many as the recent batches held, at most a quarter of a flush;
+        - a trickle (an event loop hands over an entry every few hundred microseconds):
+          wait up to a few gaps for each next entry (at least ``MIN_GAP``), in all at
+          most ``max_gather``, so that the batch grows as far as that window allows.
+
+        A lone caller never waits. Returns the seconds waited."""
         if len(batch) <= 1 and max(self._recent, default=1) <= 1:
             return 0.0
         for before, after in itertools.pairwise(batch):
             self._note_gap(after[3] - before[3])
+        bursty = self._gap < self._last_flush_seconds / BURST_RATIO
+        want = max(self._recent, default=1) if bursty else self.max_batch
+        if len(batch) >= want:
+            return 0.0
         started = time.monotonic()
-        deadline = started + self.max_gather
+        limit = min(self.max_gather, self._last_flush_seconds / 4) if bursty else self.max_gather
+        deadline = started + limit
         get = self._queue.get
-        while len(batch) < self.max_batch:
+        while len(batch) < want:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
+            wait = remaining if bursty else min(remaining, max(GAP_FACTOR * self._gap, MIN_GAP))
             try:
-                item = get(timeout=min(remaining, max(GAP_FACTOR * self._gap, MIN_GAP)))
+                item = get(timeout=wait)
             except queue.Empty:
                 break
             self._note_gap(item[3] - batch[-1][3])
@@ -240,8 +252,9 @@ class GroupCommitWriter:
         """One flush: take the rest of the batch from the queue, link, insert, run the
         hooks, commit, resolve. Returns the connection to keep (None after a failure: the
         next flush takes a fresh one)."""
+        started = time.perf_counter()
         self._drain(batch)
-        self._gather(batch)
+        gathered = self._gather(batch)
         live = [q for q in batch if q[2].set_running_or_notify_cancel()]
         if not live:
             return conn
@@ -276,6 +289,7 @@ class GroupCommitWriter:
         self.entries += len(done)
         for (_, entry), (_, _, future, _) in zip(done, live, strict=True):
             future.set_result(entry)
+        self._last_flush_seconds = time.perf_counter() - started - gathered
         return conn
 
     def _can_guess(self, conn: Connection) -> bool:
