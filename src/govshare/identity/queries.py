@@ -243,11 +243,9 @@ _CLIENT_ACTOR = Prepared(  # read on every data-service call
 )
 
 
-def active_client(conn: Connection, caller: Actor | VerifiedClient) -> Actor:
-    """The acting identity of a call: ``caller`` itself, or the client system a verified
-    token names, read now (``ClientRevoked`` when it is revoked or unknown)."""
-    if not isinstance(caller, VerifiedClient):
-        return caller
+def active_client(conn: Connection, caller: VerifiedClient) -> Actor:
+    """The client system a verified token names, read now (``ClientRevoked`` when it is
+    revoked or unknown)."""
     actor = client_actor(conn, caller.client_id)
     if actor is None:
         raise ClientRevoked()

@@ -36,20 +36,77 @@ Processor = Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
-class _Plan:
+class _Bound:
+    """A statement compiled for one dialect, and how to bind its values there."""
+
     sql: str
     positional: tuple[str, ...] | None  # parameter order (qmark / format), None: by name
-    defaults: dict[str, Any]
+    defaults: dict[str, Any]  # values given in the statement, for parameters left out
     binds: dict[str, Processor]
+
+    @classmethod
+    def compile(cls, stmt: Any, dialect: Dialect, keys: tuple[str, ...] = ()) -> _Bound:
+        """``keys``: an insert's columns, given with every row."""
+        compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if keys else None)
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise ValueError("prepared statements take no expanding or literal parameters")
+        binds: dict[str, Processor] = {}
+        for bind in compiled.binds.values():
+            proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if proc is not None:
+                binds[bind.key] = proc
+        positional = compiled.positiontup
+        return cls(
+            sql=compiled.string,
+            positional=tuple(positional) if positional is not None else None,
+            defaults={k: v for k, v in compiled.params.items() if k not in keys},
+            binds=binds,
+        )
+
+    def values(self, params: Mapping[str, Any]) -> Any:
+        """``params`` in the driver's parameter style, each through its type's processor."""
+        values = {**self.defaults, **params} if self.defaults else dict(params)
+        for name, proc in self.binds.items():
+            if name in values:
+                values[name] = proc(values[name])
+        return [values[n] for n in self.positional] if self.positional is not None else values
+
+
+def _run(conn: Connection, call: Callable[[Any], Any]) -> Any:
+    """``call(cursor)`` on a cursor of the driver's connection (inside the caller's
+    transaction), the cursor closed afterwards."""
+    driver: Any = conn.connection.driver_connection
+    cursor = driver.cursor()
+    try:
+        return call(cursor)
+    finally:
+        cursor.close()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    bound: _Bound
     results: tuple[tuple[int, Processor], ...]  # (column index, processor)
-    make: Callable[[Any], Any]  # a row tuple -> named tuple
+
+    def processed(self, raw: list[Any]) -> list[Any]:
+        """Driver rows with the result processors applied (as lists when any applies)."""
+        if not self.results:
+            return raw
+        out = []
+        for r in raw:
+            values = list(r)
+            for i, proc in self.results:
+                values[i] = proc(values[i])
+            out.append(values)
+        return out
 
 
 class Prepared:
     def __init__(self, stmt: Select[Any]) -> None:
         self.stmt = stmt
         self.names = tuple(stmt.selected_columns.keys())
-        self._row: Any = namedtuple("Row", self.names, rename=True)  # type: ignore[misc]
+        row: Any = namedtuple("Row", self.names, rename=True)  # type: ignore[misc]
+        self._make: Callable[[Any], Any] = row._make
         self._plans: dict[str, _Plan] = {}
         self._lock = threading.Lock()
 
@@ -57,87 +114,32 @@ class Prepared:
         plan = self._plans.get(dialect.name)
         if plan is not None:
             return plan
-        compiled = self.stmt.compile(dialect=dialect)
-        if compiled.literal_execute_params or compiled.post_compile_params:
-            raise ValueError("Prepared does not support expanding or literal parameters")
-        binds: dict[str, Processor] = {}
-        for bind in compiled.binds.values():
-            proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if proc is not None:
-                binds[bind.key] = proc
         results = []
         for i, col in enumerate(self.stmt.selected_columns):
             proc = col.type.dialect_impl(dialect).result_processor(dialect, None)
             if proc is not None:
                 results.append((i, proc))
-        positional = compiled.positiontup
-        plan = _Plan(
-            sql=compiled.string,
-            positional=tuple(positional) if positional is not None else None,
-            defaults=dict(compiled.params),
-            binds=binds,
-            results=tuple(results),
-            make=self._row._make,
-        )
+        plan = _Plan(_Bound.compile(self.stmt, dialect), tuple(results))
         with self._lock:
             self._plans[dialect.name] = plan
         return plan
 
-    def _execute(self, conn: Connection, params: Mapping[str, Any]) -> tuple[_Plan, list[Any]]:
+    def _rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
         plan = self._plan(conn.dialect)
-        values = {**plan.defaults, **params} if plan.defaults else dict(params)
-        for name, proc in plan.binds.items():
-            if name in values:
-                values[name] = proc(values[name])
-        bound: Any = [values[n] for n in plan.positional] if plan.positional is not None else values
-        driver: Any = conn.connection.driver_connection  # inside the caller's transaction
-        cursor = driver.cursor()
-        try:
-            cursor.execute(plan.sql, bound)
-            return plan, cursor.fetchall()
-        finally:
-            cursor.close()
-
-    def _rows(self, plan: _Plan, raw: list[Any]) -> list[Any]:
-        make, results = plan.make, plan.results
-        if not results:
-            return [make(r) for r in raw]
-        out = []
-        for r in raw:
-            values = list(r)
-            for i, proc in results:
-                values[i] = proc(values[i])
-            out.append(make(values))
-        return out
+        bound = plan.bound
+        raw = _run(conn, lambda c: c.execute(bound.sql, bound.values(params)).fetchall())
+        return plan.processed(raw)
 
     def all(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
-        plan, raw = self._execute(conn, params)
-        return self._rows(plan, raw)
+        return [self._make(r) for r in self._rows(conn, params)]
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> Any | None:
-        plan, raw = self._execute(conn, params)
-        return self._rows(plan, raw[:1])[0] if raw else None
+        rows = self._rows(conn, params)
+        return self._make(rows[0]) if rows else None
 
     def tuples(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Rows as plain tuples (result processors applied), for the hottest loops."""
-        plan, raw = self._execute(conn, params)
-        if not plan.results:
-            return [tuple(r) for r in raw]
-        out = []
-        for r in raw:
-            values = list(r)
-            for i, proc in plan.results:
-                values[i] = proc(values[i])
-            out.append(tuple(values))
-        return out
-
-
-@dataclass(frozen=True)
-class _WritePlan:
-    sql: str
-    positional: tuple[str, ...] | None
-    defaults: dict[str, Any]
-    binds: dict[str, Processor]
+        return [tuple(r) for r in self._rows(conn, params)]
 
 
 class PreparedWrite:
@@ -148,48 +150,17 @@ class PreparedWrite:
 
     def __init__(self, stmt: Any) -> None:
         self.stmt = stmt
-        self._plans: dict[tuple[str, tuple[str, ...]], _WritePlan] = {}
+        self._plans: dict[tuple[str, tuple[str, ...]], _Bound] = {}
         self._lock = threading.Lock()
-
-    def _plan(self, dialect: Dialect, keys: tuple[str, ...]) -> _WritePlan:
-        plan = self._plans.get((dialect.name, keys))
-        if plan is not None:
-            return plan
-        compiled = self.stmt.compile(dialect=dialect, column_keys=list(keys))
-        if compiled.literal_execute_params or compiled.post_compile_params:
-            raise ValueError("PreparedWrite does not support expanding or literal parameters")
-        binds: dict[str, Processor] = {}
-        for bind in compiled.binds.values():
-            proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if proc is not None:
-                binds[bind.key] = proc
-        positional = compiled.positiontup
-        plan = _WritePlan(
-            sql=compiled.string,
-            positional=tuple(positional) if positional is not None else None,
-            defaults={k: v for k, v in compiled.params.items() if k not in keys},
-            binds=binds,
-        )
-        with self._lock:
-            self._plans[(dialect.name, keys)] = plan
-        return plan
 
     def executemany(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        plan = self._plan(conn.dialect, tuple(rows[0]))
-        params: list[Any] = []
-        for row in rows:
-            values = {**plan.defaults, **row} if plan.defaults else dict(row)
-            for name, proc in plan.binds.items():
-                if name in values:
-                    values[name] = proc(values[name])
-            params.append(
-                [values[n] for n in plan.positional] if plan.positional is not None else values
-            )
-        driver: Any = conn.connection.driver_connection  # inside the caller's transaction
-        cursor = driver.cursor()
-        try:
-            cursor.executemany(plan.sql, params)
-        finally:
-            cursor.close()
+        keys = tuple(rows[0])
+        bound = self._plans.get((conn.dialect.name, keys))
+        if bound is None:
+            bound = _Bound.compile(self.stmt, conn.dialect, keys)
+            with self._lock:
+                self._plans[(conn.dialect.name, keys)] = bound
+        params = [bound.values(row) for row in rows]
+        _run(conn, lambda c: c.executemany(bound.sql, params))

@@ -63,12 +63,11 @@ class DeliveryLane:
     def _route(self, scope: Scope, op: str) -> Any:
         """The route the lane stands in for (for the metrics' template)."""
         if self._routes is None:
+            from govshare.web.app import iter_routes  # the app module composes the lane
+
             endpoints = {"records": delivery_api.lookup, "verify": delivery_api.verify}
             found = {}
-            app = scope.get("app")
-            routers = getattr(getattr(app, "state", None), "routers", [])
-            routes = [*getattr(app, "routes", ()), *(r for rt in routers for r in rt.routes)]
-            for route in routes:
+            for route in iter_routes(scope["app"]):
                 for name, endpoint in endpoints.items():
                     if getattr(route, "endpoint", None) is endpoint:
                         found[name] = route

@@ -7,7 +7,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-CHILDREN_MAX = 10_000  # cached metric series of delivery calls (grants x modes x outcomes)
+SERIES_MAX = 10_000  # kept metric series (delivery calls: grants x modes x outcomes)
 
 
 class Metrics:
@@ -44,23 +44,23 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=self.registry,
         )
-        self._calls: dict[tuple[str, str, str], Any] = {}
-        self._latency: dict[str, Any] = {}
+        self._series: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+    def series(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, kept: ``labels()`` takes a lock and builds its key
+        on every call, and a request records two or three series."""
+        key = (metric, labels)
+        child = self._series.get(key)
+        if child is None:
+            if len(self._series) >= SERIES_MAX:
+                self._series.clear()
+            child = self._series[key] = metric.labels(*labels)
+        return child
 
     def observe_delivery(self, grant_id: str, mode: str, outcome: str, seconds: float) -> None:
-        calls = self._calls.get((grant_id, mode, outcome))
-        if calls is None:  # labels() locks and builds its key: keep each series' child
-            if len(self._calls) >= CHILDREN_MAX:
-                self._calls.clear()
-            calls = self._calls[(grant_id, mode, outcome)] = self.delivery_calls.labels(
-                grant_id, mode, outcome
-            )
-        calls.inc()
+        self.series(self.delivery_calls, grant_id, mode, outcome).inc()
         if outcome == "ok":
-            latency = self._latency.get(mode)
-            if latency is None:
-                latency = self._latency[mode] = self.delivery_latency.labels(mode)
-            latency.observe(seconds)
+            self.series(self.delivery_latency, mode).observe(seconds)
 
 
 @lru_cache(maxsize=1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,9 +20,6 @@ class Observe:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        # the metric series of each (method, template, status): labels() takes a lock and
-        # builds its key on every call (templates and statuses are few)
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,15 +38,9 @@ class Observe:
         template = getattr(route, "path", "unmatched")
         elapsed = time.perf_counter() - started
         method = scope["method"]
-        children = self._children.get((method, template, status[0]))
-        if children is None:
-            m = metrics()
-            children = self._children[(method, template, status[0])] = (
-                m.requests.labels(method, template, str(status[0])),
-                m.latency.labels(method, template),
-            )
-        children[0].inc()
-        children[1].observe(elapsed)
+        m = metrics()
+        m.series(m.requests, method, template, str(status[0])).inc()
+        m.series(m.latency, method, template).observe(elapsed)
         if not enabled(logging.INFO):
             return
         actor = scope.get("state", {}).get("actor")
