@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from govshare.identity import services as identity_services
 from govshare.platform import Platform
 from govshare.web.app import create_app
+from govshare.web.routes import delivery_api
 from tests.integration.delivery.conftest import P1, Delivery
 from tests.web.test_delivery_api import HEADERS, auth, d, records_url, verify_url
 
@@ -135,3 +136,45 @@ def test_the_lane_keeps_metrics_log_template_and_security_headers(
     assert d.grant_id not in text.split("govshare_http_requests_total")[1].split("\n#")[0]
     # without a token the routes answer (401), and the cookie session path is untouched
     assert client.get(records_url(d), headers=HEADERS).status_code == 401
+
+
+def test_the_lane_answers_tls_and_failures_as_the_middlewares_do(
+    demo_platform: Platform, d: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lane runs before the middleware stack: over TLS its answers carry HSTS as the
+    routes' do, and an unexpected failure is answered 500 as the framework's error
+    middleware answers it, with the security headers besides (and raised for the server
+    to log), counted in the metrics."""
+    lane_app = create_app(platform=demo_platform)
+    routes_app = create_app(platform=demo_platform, lane=False)
+    base = "https://testserver"
+    with (
+        TestClient(lane_app, base_url=base) as lane,
+        TestClient(routes_app, base_url=base) as routes,
+    ):
+        h = auth(lane, d)
+        for name in ("lookup", "verify", "lookup unknown key", "lookup bad token"):
+            call = _calls(d)[name]
+            a, b = call(lane, h), call(routes, h)
+            assert a.headers["strict-transport-security"].startswith("max-age="), name
+            assert _stable(a) == _stable(b), name
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(delivery_api, "run_lookup", broken)
+    answers = []
+    for app in (lane_app, routes_app):
+        with TestClient(app, raise_server_exceptions=False) as c:
+            answers.append(_stable(c.get(records_url(d), headers=h)))
+        with TestClient(app) as c, pytest.raises(RuntimeError, match="a bug"):
+            c.get(records_url(d), headers=h)
+    (status, body, headers), (r_status, r_body, r_headers) = answers
+    assert (status, body) == (r_status, r_body) == (500, "Internal Server Error")
+    # the routes' 500 comes from outside the security headers; the lane's carries them
+    assert headers == {**r_headers, **{k: v for k, v in headers.items() if k not in r_headers}}
+    assert headers["x-content-type-options"] == "nosniff"
+    with TestClient(lane_app) as c:
+        text = c.get("/metrics").text
+    template = "/api/v1/delivery/grants/{grant_id}/records"
+    assert f'govshare_http_requests_total{{method="GET",route="{template}",status="500"}}' in text

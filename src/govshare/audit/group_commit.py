@@ -6,7 +6,10 @@ thread per database per process:
 
 - ``submit(PendingEntry)`` queues an entry and returns a ``Future`` at once;
   ``append(PendingEntry)`` also waits until it is durable and returns the ``AuditEntry``
-  (with its ``seq`` and ``hash``).
+  (with its ``seq`` and ``hash``). On an event loop, ``submit_async`` returns an asyncio
+  future instead: a flush settles all of one loop's futures with one
+  ``call_soon_threadsafe`` (one wake-up of the loop per flush, where wrapping each
+  ``Future`` cost a wake-up and two callbacks per entry).
 - ``submit`` does the per-entry work in the caller's thread (masking the details, their
   canonical JSON, the column values), so that the writer thread, which every waiter
   queues behind, only links and inserts.
@@ -28,9 +31,9 @@ thread per database per process:
   handles, every few hundred microseconds), too late for the next batch, which would
   then go out with one or two entries and cost a whole commit of its own (on a busy
   server that made the writer thread cost almost as much CPU as the requests). So while
-  callers keep coming, the writer waits for more: each time up to a few of the recent
-  gaps between arrivals, in all at most ``max_gather`` seconds (the idea of
-  PostgreSQL's ``commit_delay`` / ``commit_siblings``). A lone caller (recent batches
+  callers keep coming, the writer waits for more, a few of the recent gaps between
+  arrivals at a time, in all at most ``max_gather`` seconds (the idea of PostgreSQL's
+  ``commit_delay`` / ``commit_siblings``; ``_gather``). A lone caller (recent batches
   of one) never waits.
 - A failed flush fails every future of that batch (the callers see the exception); the
   chain is untouched because the transaction rolled back.
@@ -45,6 +48,7 @@ commands leave no thread behind. ``writer_for(db)`` gives the process-wide write
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import itertools
@@ -56,7 +60,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 import orjson
 from sqlalchemy import Connection
@@ -97,12 +101,14 @@ class PendingEntry:
 # A flush hook runs inside the flush transaction after the entries are inserted.
 FlushHook = Callable[[Transaction, Sequence[tuple[PendingEntry, AuditEntry]]], None]
 
-_Queued = tuple[PendingEntry, Fields, "Future[AuditEntry]", float]  # float: when it came
+# Who waits for an entry: a thread (``Future``) or a coroutine (an asyncio future).
+Waiter = Union["Future[AuditEntry]", "asyncio.Future[AuditEntry]"]
+_Queued = tuple[PendingEntry, Fields, Waiter, float]  # float: when it came
 
 RECENT_BATCHES = 4  # how many recent batch sizes say how many entries to gather
 GUESS_BACKOFF = 16  # flushes that read the head first after a wrong guess
 GAP_FACTOR = 3  # gathering waits up to this many recent gaps between arrivals ...
-MIN_GAP = 0.0001  # ... and at least this long (seconds)
+MIN_GAP = 0.0005  # ... and at least this long (seconds)
 GAP_WEIGHT = 0.2  # the weight of the newest gap in the running mean
 BURST_RATIO = 8  # arrivals closer than a flush / this come in bursts
 
@@ -153,16 +159,25 @@ class GroupCommitWriter:
 
     def submit(self, entry: PendingEntry) -> Future[AuditEntry]:
         future: Future[AuditEntry] = Future()
+        self._enqueue(entry, future)
+        return future
+
+    def submit_async(self, entry: PendingEntry) -> asyncio.Future[AuditEntry]:
+        """``submit`` for a coroutine on the running event loop: await the result."""
+        future: asyncio.Future[AuditEntry] = asyncio.get_running_loop().create_future()
+        self._enqueue(entry, future)
+        return future
+
+    def _enqueue(self, entry: PendingEntry, future: Waiter) -> None:
         try:
             fields = prepare(entry)
         except Exception as exc:  # a bad entry fails alone, before it reaches a batch
             future.set_exception(exc)
-            return future
+            return
         self._queue.put((entry, fields, future, time.monotonic()))
         thread = self._thread  # the usual case, without the lock: the writer is running
         if thread is None or not thread.is_alive():
             self._ensure_thread()
-        return future
 
     def append(self, entry: PendingEntry, *, timeout: float | None = 60.0) -> AuditEntry:
         """Queue ``entry`` and wait until it is committed."""
@@ -194,8 +209,10 @@ class GroupCommitWriter:
         - a burst (threads that each wait for their entry come back together): wait for as
           many as the recent batches held, at most a quarter of a flush;
         - a trickle (an event loop hands over an entry every few hundred microseconds):
-          wait up to a few gaps for each next entry (at least ``MIN_GAP``), in all at
-          most ``max_gather``, so that the batch grows as far as that window allows.
+          sleep a few gaps at a time (at least ``MIN_GAP``) and take what came, until a
+          sleep brings nothing or ``max_gather`` has passed, so that the batch grows as
+          far as that window allows. Sleeping, not waiting on the queue, spares the event
+          loop a hand-over of the interpreter at every entry it submits.
 
         A lone caller never waits. Returns the seconds waited."""
         if len(batch) <= 1 and max(self._recent, default=1) <= 1:
@@ -214,14 +231,24 @@ class GroupCommitWriter:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            wait = remaining if bursty else min(remaining, max(GAP_FACTOR * self._gap, MIN_GAP))
-            try:
-                item = get(timeout=wait)
-            except queue.Empty:
-                break
-            self._note_gap(item[3] - batch[-1][3])
-            batch.append(item)
+            if bursty:
+                try:
+                    item = get(timeout=remaining)
+                except queue.Empty:
+                    break
+                self._note_gap(item[3] - batch[-1][3])
+                batch.append(item)
+                self._drain(batch)
+                continue
+            # a trickle: sleep through a few gaps and take what came, rather than wake on
+            # every entry (each wake-up takes the interpreter from the event loop)
+            time.sleep(min(remaining, max(GAP_FACTOR * self._gap, MIN_GAP)))
+            had = len(batch)
             self._drain(batch)
+            if len(batch) == had:
+                break  # the callers have stopped coming
+            for earlier, later in itertools.pairwise(batch[had - 1 :]):
+                self._note_gap(later[3] - earlier[3])
         return time.monotonic() - started
 
     def _note_gap(self, gap: float) -> None:
@@ -255,7 +282,7 @@ class GroupCommitWriter:
         started = time.perf_counter()
         self._drain(batch)
         gathered = self._gather(batch)
-        live = [q for q in batch if q[2].set_running_or_notify_cancel()]
+        live = [q for q in batch if _claim(q[2])]
         if not live:
             return conn
         try:
@@ -275,8 +302,7 @@ class GroupCommitWriter:
                 self._after_commit(tx)
         except BaseException as exc:  # every waiter learns of the failure
             self._head = None
-            for _, _, future, _ in live:
-                future.set_exception(exc)
+            _settle([(q[2], exc) for q in live])
             if conn is not None:
                 with contextlib.suppress(Exception):
                     conn.close()
@@ -287,8 +313,7 @@ class GroupCommitWriter:
         self._head = (last.seq, last.hash)
         self.flushes += 1
         self.entries += len(done)
-        for (_, entry), (_, _, future, _) in zip(done, live, strict=True):
-            future.set_result(entry)
+        _settle([(q[2], entry) for (_, entry), q in zip(done, live, strict=True)])
         self._last_flush_seconds = time.perf_counter() - started - gathered
         return conn
 
@@ -335,6 +360,41 @@ class GroupCommitWriter:
     def _after_commit(tx: Transaction) -> None:
         for fn in tx._after_commit:
             fn()
+
+
+def _claim(waiter: Waiter) -> bool:
+    """Whether the entry is still wanted: a thread's future is marked running unless it
+    was cancelled; a coroutine's future was not cancelled (its loop settles it later)."""
+    if isinstance(waiter, Future):
+        return waiter.set_running_or_notify_cancel()
+    return not waiter.cancelled()
+
+
+def _settle(outcomes: list[tuple[Waiter, AuditEntry | BaseException]]) -> None:
+    """Resolve a flush's waiters: threads' futures here, each event loop's futures in one
+    callback on that loop."""
+    loops: dict[asyncio.AbstractEventLoop, list[tuple[Waiter, Any]]] = {}
+    for waiter, outcome in outcomes:
+        if isinstance(waiter, Future):
+            if isinstance(outcome, BaseException):
+                waiter.set_exception(outcome)
+            else:
+                waiter.set_result(outcome)
+        else:
+            loops.setdefault(waiter.get_loop(), []).append((waiter, outcome))
+    for loop, pairs in loops.items():
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+            loop.call_soon_threadsafe(_settle_on_loop, pairs)
+
+
+def _settle_on_loop(pairs: list[tuple[Waiter, Any]]) -> None:
+    for waiter, outcome in pairs:
+        if waiter.done():  # cancelled meanwhile
+            continue
+        if isinstance(outcome, BaseException):
+            waiter.set_exception(outcome)
+        else:
+            waiter.set_result(outcome)
 
 
 class _StaleHead(Exception):

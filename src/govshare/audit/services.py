@@ -18,7 +18,7 @@ from govshare.audit.model import (
     HASH_VERSION,
     AuditAction,
     AuditEntry,
-    canonical_json,
+    details_json,
     hash_v2,
     time_text,
 )
@@ -172,12 +172,12 @@ def entry_fields(
         actor.id,
         actor.name,
         actor.department_id,
-        AuditAction(action).value,
+        action.value if isinstance(action, AuditAction) else AuditAction(action).value,
         object_type,
         str(object_id),
         purpose,
         case_no,
-        canonical_json(mask_details(details or {})),
+        details_json(mask_details(details or {})) if details else "{}",
     )
 
 

@@ -69,7 +69,7 @@ from urllib.parse import unquote
 
 from sqlalchemy import Connection
 
-from govshare.audit.group_commit import GroupCommitWriter, PendingEntry, writer_for
+from govshare.audit.group_commit import GroupCommitWriter, PendingEntry, Waiter, writer_for
 from govshare.audit.keys import PlatformKeys
 from govshare.audit.model import AuditAction, AuditEntry
 from govshare.catalog.model import DeliveryMode
@@ -109,17 +109,29 @@ PLAN_CACHE_SIZE = 4096  # compiled masking plans kept per process
 Observer = Callable[[str, str, str, float], None]  # (grant, mode, "ok" or the code, seconds)
 
 
+_DECODED: dict[str, str | None] = {}  # header values decoded recently (end users' names)
+DECODED_CACHE_SIZE = 1024
+
+
 def _header_text(value: str | None) -> str | None:
     """A header value as text: percent-encoded UTF-8 (the portable way to send 张三), or
-    raw UTF-8 bytes that arrived as latin-1."""
+    raw UTF-8 bytes that arrived as latin-1. A client system sends the same few end users
+    over and over: their decoded names are kept."""
     if value is None:
         return None
     if value.isascii() and "%" not in value:  # nothing to decode (the usual case)
         return value.strip() or None
+    text = _DECODED.get(value, "")
+    if text != "":
+        return text
+    raw = value
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         value = value.encode("latin-1").decode("utf-8")
-    text = unquote(value).strip()
-    return text or None
+    text = unquote(value).strip() or None
+    if len(_DECODED) >= DECODED_CACHE_SIZE:
+        _DECODED.clear()
+    _DECODED[raw] = text
+    return text
 
 
 def call_headers(headers: Mapping[str, str]) -> CallHeaders:
@@ -194,7 +206,8 @@ class Guard:
         is read here, in the call's own transaction (401 ``client_revoked`` when it is
         revoked; like a bad token, that refusal is not recorded against a grant)."""
         started = time.perf_counter()
-        mode = DeliveryMode(request.mode).value
+        asked = request.mode
+        mode = asked.value if isinstance(asked, DeliveryMode) else DeliveryMode(asked).value
         day = local_date(utcnow())
         grant: GrantView | None
         if isinstance(caller, VerifiedClient):  # the grant and the caller in one read
@@ -383,10 +396,11 @@ class Guard:
         rows: int,
         key_kind: str = SensitivityKind.ID_CARD.value,
         details: Mapping[str, Any] | None = None,
+        on_loop: bool = False,
     ) -> Completion:
         """Queue the call's audit entry (group commit) and return at once; the
-        ``Completion`` waits until it is durable (``result()``, or ``await wait()`` on an
-        event loop) and then signs the receipt."""
+        ``Completion`` waits until it is durable (``result()``; with ``on_loop``, called
+        on the running event loop, ``await wait()``) and then signs the receipt."""
         grant = auth.grant
         latency = time.perf_counter() - auth.started
         codes = tuple(i.code for i in auth.items)
@@ -416,18 +430,19 @@ class Guard:
             rows=rows,
             latency_ms=latency * 1000.0,
         )
+        pending = PendingEntry(
+            actor=auth.actor,
+            action=action,
+            object_type="delivery_call",
+            object_id=auth.call_id,
+            details=entry_details,
+            purpose=auth.purpose,
+            case_no=auth.case_no,
+            payload=stat,
+        )
         try:
-            future = self.writer.submit(
-                PendingEntry(
-                    actor=auth.actor,
-                    action=action,
-                    object_type="delivery_call",
-                    object_id=auth.call_id,
-                    details=entry_details,
-                    purpose=auth.purpose,
-                    case_no=auth.case_no,
-                    payload=stat,
-                )
+            future: Waiter = (
+                self.writer.submit_async(pending) if on_loop else self.writer.submit(pending)
             )
         except BaseException:
             self._release(auth)
@@ -461,13 +476,15 @@ class Completion:
 
     guard: Guard
     auth: Authorised
-    future: Future[AuditEntry]
+    future: Waiter
     codes: tuple[str, ...]
     keys_sha256: str
     rows: int
 
     def result(self, timeout: float = 60.0) -> tuple[AuditEntry, SignedReceipt]:
         """Block until the entry is durable (threads, CLI, workers)."""
+        if not isinstance(self.future, Future):
+            raise TypeError("a call submitted on an event loop is awaited: wait()")
         try:
             entry = self.future.result(timeout=timeout)
         finally:
@@ -476,8 +493,11 @@ class Completion:
 
     async def wait(self) -> tuple[AuditEntry, SignedReceipt]:
         """Await durability without holding a thread (the HTTP hot path)."""
+        future = self.future
         try:
-            entry = await asyncio.wrap_future(self.future)
+            entry = await (
+                future if isinstance(future, asyncio.Future) else asyncio.wrap_future(future)
+            )
         finally:
             self.guard._release(self.auth)
         return entry, self._receipt(entry)

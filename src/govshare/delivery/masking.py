@@ -119,11 +119,17 @@ def pseudonymise(key: bytes, value: Any) -> str | None:
     return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX]
 
 
+@lru_cache(maxsize=64)
+def _key_ref_hmac(keys: PlatformKeys) -> hmac.HMAC:
+    return hmac.new(_secret(keys, b"key-ref:v1"), digestmod=hashlib.sha256)
+
+
 def key_ref(keys: PlatformKeys, value: str) -> str:
-    """A keyed reference to a looked-up key for audit entries and statistics."""
-    return hmac.new(
-        _secret(keys, b"key-ref:v1"), value.encode("utf-8"), hashlib.sha256
-    ).hexdigest()[:32]
+    """A keyed reference to a looked-up key for audit entries and statistics (every
+    data-service call makes one: the HMAC keyed once per platform key, then copied)."""
+    mac = _key_ref_hmac(keys).copy()
+    mac.update(value.encode("utf-8"))
+    return mac.hexdigest()[:32]
 
 
 def preview(value: Any, kind: SensitivityKind | str) -> Any:

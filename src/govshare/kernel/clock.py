@@ -38,7 +38,8 @@ def end_of_local_day(day: date) -> datetime:
 
 
 def iso_utc(value: datetime) -> str:
-    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (microseconds always written)."""
+    return as_utc(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def local_display(value: datetime | None) -> str:

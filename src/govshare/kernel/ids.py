@@ -6,16 +6,17 @@ import os
 import secrets
 import time
 
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]  # 10 bits -> two characters
+_SHIFTS = range(120, -1, -10)
+
 
 def new_id() -> str:
-    """A 26-character, time-sortable, URL-safe id (ULID layout, Crockford base32)."""
-    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    """A 26-character, time-sortable, URL-safe id (ULID layout, Crockford base32): 48 bits
+    of milliseconds then 80 random bits, written ten bits (two characters) at a time."""
     value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
-    out = []
-    for _ in range(26):
-        out.append(alphabet[value & 31])
-        value >>= 5
-    return "".join(reversed(out))
+    pairs = _PAIRS
+    return "".join([pairs[(value >> shift) & 1023] for shift in _SHIFTS])
 
 
 def new_secret(nbytes: int = 32) -> str:

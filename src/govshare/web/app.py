@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from govshare.audit.services import checkpoint_if_moved
 from govshare.config import Settings, get_settings
@@ -29,7 +30,7 @@ from govshare.platform import Platform
 from govshare.web.deps import Renderer, locale_of
 from govshare.web.errors import json_error
 from govshare.web.i18n import LOCALES, translations
-from govshare.web.lane import DeliveryLane
+from govshare.web.lane import PREFIX, DeliveryLane
 from govshare.web.logging import configure_logging, get_logger
 from govshare.web.metrics import metrics
 from govshare.web.nav import unread_notices
@@ -90,6 +91,22 @@ def _wants_json(request: Request) -> bool:
     )
 
 
+class PlatformApp(FastAPI):
+    """The platform's app: a delivery call goes to ``lane`` (``web.lane``) before the
+    middleware stack; the lane hands back what it does not answer."""
+
+    lane: DeliveryLane | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        lane = self.lane
+        if lane is not None and scope["type"] == "http" and scope["path"].startswith(PREFIX):
+            handed_back = await lane.serve(scope, receive, send)
+            if handed_back is None:
+                return
+            receive = handed_back
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     settings: Settings | None = None,
     platform: Platform | None = None,
@@ -119,7 +136,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    app = FastAPI(
+    app = PlatformApp(
         lifespan=lifespan,
         title="govshare",
         description="政务数据共享交换平台 API — government data sharing and exchange platform",
@@ -146,10 +163,10 @@ def create_app(
         https_only=settings.session_https_only,
     )
 
-    # lookup and verification with a bearer token skip the router and the session, which
-    # they never use (web.lane); metrics, request log and security headers still wrap them
+    # lookup and verification with a bearer token are answered before the middlewares
+    # and the router (web.lane), which records their metrics and sets their headers itself
     if lane:
-        app.add_middleware(DeliveryLane, platform=platform)
+        app.lane = DeliveryLane(app, platform, trust_proxy=settings.trust_proxy)
 
     # outermost: headers and Secure cookies on every response, the scheme settled first
     app.add_middleware(SecurityHeaders, trust_proxy=settings.trust_proxy)

@@ -1,34 +1,44 @@
-"""The client-system hot paths, lookup and verification, answered without the framework's
-per-request routing and dependency graph (issue 7: most of a governed call's CPU went to
-FastAPI's request plumbing and to a second read transaction for the token's system).
+"""The client-system hot paths, lookup and verification, answered before the framework's
+middleware stack, routing and dependency graph (issue 7: most of a governed call's CPU
+went to request plumbing: FastAPI's dependency solving, then the layers of middleware
+each wrapping the call and its ``send``).
 
-``DeliveryLane`` sits inside the security-headers and metrics middlewares and outside the
-session (a client system's call never uses one). A request takes the lane only when it is one
-of the two calls (``GET /api/v1/delivery/grants/{grant_id}/records``, ``POST
-/api/v1/delivery/grants/{grant_id}/verify``), carries a bearer token, and its parameters
-or body are exactly what the route's declared model accepts (one ``key`` of at most 64
-characters, at most one ``items``; a JSON object with a string ``key`` and an object
-``claims``, sent as ``application/json``). Everything else (no token, a session cookie
-only, a malformed or over-long parameter, any other body) goes to the routes unchanged,
-the body replayed, so that their validation answers it exactly as before.
+``PlatformApp`` (the app ``web.app.create_app`` builds) hands every HTTP request whose path
+starts with the delivery prefix to ``DeliveryLane.serve`` first. The lane answers it only
+when it is one of the two calls (``GET /api/v1/delivery/grants/{grant_id}/records``,
+``POST /api/v1/delivery/grants/{grant_id}/verify``), carries a bearer token, holds no NUL
+in its URL, and its parameters or body are exactly what the route's declared model
+accepts (one ``key`` of at most 64 characters, at most one ``items``; a JSON object with a
+string ``key`` and an object ``claims``, sent as ``application/json``). Everything else
+(no token, a session cookie only, a malformed or over-long parameter, any other body) goes
+through the whole app unchanged, the body replayed, so that its validation answers it
+exactly as before.
 
 On the lane the token is verified as on every route (``identity.auth``), the call runs
 the same function as the route (``delivery_api.run_lookup`` / ``run_verify``) with the
 token's client system resolved in the service's own read transaction, and a refusal gets
-the app's error answer (``web.errors.json_error``). The outer middlewares still wrap it
-(request metrics and log line under the route's template, security headers), and
-the OpenAPI document still describes the routes, which keep serving every other caller.
+the app's error answer (``web.errors.json_error``). What the outer middlewares do for
+every other request the lane does with the same functions: the security headers
+(``security.secured``, HSTS over TLS as ``GOVSHARE_TRUST_PROXY`` says), the request
+metrics and log line under the route's template (``observe.record``), and an unexpected
+failure answered 500 as the framework's error middleware answers it (with the security
+headers, which that answer lacks), then raised for the server to log.
+``tests/web/test_delivery_lane.py`` requires the same status, body and headers from both
+paths. The OpenAPI document still describes the routes, which keep serving every other
+caller.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.datastructures import Headers, QueryParams
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import PlainTextResponse
+from starlette.types import Message, Receive, Scope, Send
 
 from govshare.identity.auth import decode_client_token
 from govshare.identity.model import VerifiedClient
@@ -36,15 +46,22 @@ from govshare.kernel.clock import utcnow
 from govshare.kernel.errors import DomainError
 from govshare.platform import Platform
 from govshare.web.errors import json_error
+from govshare.web.observe import record
 from govshare.web.routes import delivery_api
+from govshare.web.security import has_nul, proxied, secured
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 PREFIX = "/api/v1/delivery/grants/"
 _PATH = re.compile(r"/api/v1/delivery/grants/([^/]+)/(records|verify)")
 KEY_MAX = 64  # the routes' declared limit on ``key`` (query parameter and body field)
+_JSON = (b"content-type", b"application/json")
+Raw = list[tuple[bytes, bytes]]
 
 
 class _Decline(Exception):
-    """Not a call for the lane: the routes answer it."""
+    """Not a call for the lane: the app answers it."""
 
 
 class _Caller:
@@ -55,43 +72,42 @@ class _Caller:
 
 
 class DeliveryLane:
-    def __init__(self, app: ASGIApp, platform: Platform) -> None:
+    def __init__(self, app: FastAPI, platform: Platform, *, trust_proxy: bool = False) -> None:
         self.app = app
         self.platform = platform
+        self.trust_proxy = trust_proxy
         self._routes: dict[str, Any] | None = None
 
-    def _route(self, scope: Scope, op: str) -> Any:
+    def _route(self, op: str) -> Any:
         """The route the lane stands in for (for the metrics' template)."""
         if self._routes is None:
             from govshare.web.app import iter_routes  # the app module composes the lane
 
             endpoints = {"records": delivery_api.lookup, "verify": delivery_api.verify}
             found = {}
-            for route in iter_routes(scope["app"]):
+            for route in iter_routes(self.app):
                 for name, endpoint in endpoints.items():
                     if getattr(route, "endpoint", None) is endpoint:
                         found[name] = route
             self._routes = found
         return self._routes.get(op)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
-            await self.app(scope, receive, send)
-            return
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """Answer the call and return None; or, for a request the lane does not take, the
+        ``receive`` the app must answer it with (the body replayed when the lane read it)."""
         match = _PATH.fullmatch(scope["path"])
         if match is None:
-            await self.app(scope, receive, send)
-            return
+            return receive
         grant_id, op = match.group(1), match.group(2)
-        method = scope["method"]
         headers = Headers(scope=scope)
         authorization = headers.get("authorization", "")
         if (
-            method != ("GET" if op == "records" else "POST")
+            scope["method"] != ("GET" if op == "records" else "POST")
             or authorization[:7].lower() != "bearer "
+            or has_nul(scope)
         ):
-            await self.app(scope, receive, send)
-            return
+            return receive
+        started = time.perf_counter()
         body: bytes | None = None
         key: str | None = None
         items: str | None = None
@@ -103,31 +119,69 @@ class DeliveryLane:
                 body = await _read_body(receive)
                 key, claims = _verify_body(headers, body)
         except _Decline:
-            await self.app(scope, body_replayed(body, receive), send)
-            return
-        route = self._route(scope, op)
+            return body_replayed(body, receive)
+        scope["app"] = self.app  # as the app sets it (the error answer's locale reads it)
+        route = self._route(op)
         if route is not None:
             scope["route"] = route
-        request = Request(scope)
+        template = getattr(route, "path", "unmatched")
+        tls = proxied(scope, self.trust_proxy).get("scheme") == "https"
         try:
-            token = decode_client_token(self.platform.keys, authorization[7:].strip(), now=utcnow())
+            status, raw, out = await self._answer(scope, op, grant_id, key, items, claims, headers)
+        except Exception:  # as Starlette's ServerErrorMiddleware answers, then raised
+            failed = PlainTextResponse("Internal Server Error", status_code=500)
+            await _send(send, 500, failed.raw_headers, bytes(failed.body), tls)
+            record(scope, template, 500, started)
+            raise
+        await _send(send, status, raw, out, tls)
+        record(scope, template, status, started)
+        return None
+
+    async def _answer(
+        self,
+        scope: Scope,
+        op: str,
+        grant_id: str,
+        key: str | None,
+        items: str | None,
+        claims: dict[str, Any],
+        headers: Headers,
+    ) -> tuple[int, Raw, bytes]:
+        """The call's status, headers and body (the service's answer, or its refusal)."""
+        try:
+            token = decode_client_token(
+                self.platform.keys, headers["authorization"][7:].strip(), now=utcnow()
+            )
             caller = VerifiedClient(str(token["sub"]))
             scope.setdefault("state", {})["actor"] = _Caller(caller.client_id)
             if op == "records":
-                response = await delivery_api.run_lookup(
+                answer = await delivery_api.run_lookup(
                     self.platform, grant_id, key, items, headers, caller
                 )
             else:
-                response = await delivery_api.run_verify(
+                answer = await delivery_api.run_verify(
                     self.platform, grant_id, key or "", claims, headers, caller
                 )
         except DomainError as exc:
-            response = json_error(request, exc)
-        await response(scope, receive, send)
+            refused = json_error(Request(scope), exc)
+            return refused.status_code, refused.raw_headers, bytes(refused.body)
+        # as a Response would give them: the answer's own, then length and type
+        own = answer.headers.items()
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in own]
+        raw += [(b"content-length", str(len(answer.body)).encode()), _JSON]
+        return 200, raw, answer.body
+
+
+async def _send(send: Send, status: int, raw: Raw, body: bytes, tls: bool) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": secured(raw, tls)})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _lookup_params(scope: Scope) -> tuple[str | None, str | None]:
-    params = QueryParams(scope["query_string"])
+    query: bytes = scope["query_string"]
+    if query[:4] == b"key=" and query[4:].isalnum() and len(query) - 4 <= KEY_MAX:
+        return query[4:].decode("ascii"), None  # the usual call: one plain key, nothing to decode
+    params = QueryParams(query)
     key = items = None
     seen: set[str] = set()
     for name, value in params.multi_items():

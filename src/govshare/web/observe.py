@@ -35,20 +35,24 @@ class Observe:
 
         await self.app(scope, receive, send_status)
         route = scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        elapsed = time.perf_counter() - started
-        method = scope["method"]
-        m = metrics()
-        m.series(m.requests, method, template, str(status[0])).inc()
-        m.series(m.latency, method, template).observe(elapsed)
-        if not enabled(logging.INFO):
-            return
-        actor = scope.get("state", {}).get("actor")
-        log.info(
-            "request",
-            method=method,
-            route=template,
-            status=status[0],
-            ms=round(elapsed * 1000, 2),
-            actor=getattr(actor, "id", None),
-        )
+        record(scope, getattr(route, "path", "unmatched"), status[0], started)
+
+
+def record(scope: Scope, template: str, status: int, started: float) -> None:
+    """The request's metrics and its log line (``web.lane`` records its calls here too)."""
+    elapsed = time.perf_counter() - started
+    method = scope["method"]
+    m = metrics()
+    m.series(m.requests, method, template, str(status)).inc()
+    m.series(m.latency, method, template).observe(elapsed)
+    if not enabled(logging.INFO):
+        return
+    actor = scope.get("state", {}).get("actor")
+    log.info(
+        "request",
+        method=method,
+        route=template,
+        status=status,
+        ms=round(elapsed * 1000, 2),
+        actor=getattr(actor, "id", None),
+    )

@@ -55,6 +55,33 @@ def _secure_cookie(value: bytes) -> bytes:
     return value if b"secure" in attrs else value + b"; Secure"
 
 
+def proxied(scope: Scope, trust_proxy: bool) -> Scope:
+    """``scope`` as the request arrived at the TLS-terminating proxy: with
+    ``trust_proxy``, the forwarded scheme and client address (see above); else as it is."""
+    if not trust_proxy:
+        return scope
+    headers = scope.get("headers", [])
+    proto = (forwarded(headers, b"x-forwarded-proto") or "").lower()
+    if proto in ("http", "https"):
+        scope = dict(scope, scheme=proto)
+    client = forwarded(headers, b"x-forwarded-for")
+    if client:
+        scope = dict(scope, client=(client, 0))
+    return scope
+
+
+def secured(headers: list[tuple[bytes, bytes]], tls: bool) -> list[tuple[bytes, bytes]]:
+    """A response's headers with the headers above added where the response has not set its
+    own, and over TLS the HSTS header and ``Secure`` on every cookie."""
+    present = {name.lower() for name, _ in headers}
+    headers += [(n, v) for n, v in HEADERS if n not in present]
+    if tls:
+        if b"strict-transport-security" not in present:
+            headers.append((b"strict-transport-security", HSTS.encode()))
+        headers = [(n, _secure_cookie(v) if n.lower() == b"set-cookie" else v) for n, v in headers]
+    return headers
+
+
 class SecurityHeaders:
     """Wraps the app: sets the headers above unless a route already set its own."""
 
@@ -66,38 +93,22 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.trust_proxy:
-            headers = scope.get("headers", [])
-            proto = (forwarded(headers, b"x-forwarded-proto") or "").lower()
-            if proto in ("http", "https"):
-                scope = dict(scope, scheme=proto)
-            client = forwarded(headers, b"x-forwarded-for")
-            if client:
-                scope = dict(scope, client=(client, 0))
+        scope = proxied(scope, self.trust_proxy)
         tls = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers += [(n, v) for n, v in HEADERS if n not in present]
-                if tls:
-                    if b"strict-transport-security" not in present:
-                        headers.append((b"strict-transport-security", HSTS.encode()))
-                    headers = [
-                        (n, _secure_cookie(v) if n.lower() == b"set-cookie" else v)
-                        for n, v in headers
-                    ]
+                headers = secured(list(message.get("headers", [])), tls)
                 message = {**message, "headers": headers}
             await send(message)
 
-        if _has_nul(scope):
+        if has_nul(scope):
             await NUL_REFUSED(scope, receive, send_with_headers)
             return
         await self.app(scope, receive, send_with_headers)
 
 
-def _has_nul(scope: Scope) -> bool:
+def has_nul(scope: Scope) -> bool:
     """A NUL character in the path or the query string: no identifier or search text holds
     one, and PostgreSQL refuses it in any text parameter."""
     query = bytes(scope.get("query_string", b"")).lower()

@@ -4,9 +4,11 @@ its own batch."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -135,3 +137,59 @@ def test_two_processes_worth_of_writers_never_fork_the_chain(platform: Platform)
         assert report.entries >= 180
     finally:
         other.dispose()
+
+
+@pytest.mark.req("NX-33")
+def test_coroutines_are_settled_once_per_flush_and_failures_reach_them(
+    platform: Platform,
+) -> None:
+    """``submit_async``: the first flush is held while 30 coroutines' entries queue; the
+    next flush settles all 30 with one call into their event loop; a coroutine cancelled
+    before its flush is skipped, and a failed flush fails the coroutines of its batch."""
+    writer = GroupCommitWriter(platform.db)
+    inside, release = threading.Event(), threading.Event()
+
+    def hold(tx: Transaction, done: Sequence[tuple[PendingEntry, AuditEntry]]) -> None:
+        if done[0][0].object_id == "first-0":
+            inside.set()
+            assert release.wait(30)
+        if any(p.object_id == "bad-0" for p, _ in done):
+            raise RuntimeError("statistics table unavailable")
+
+    writer.add_hook(hold)
+
+    async def run() -> tuple[list[AuditEntry], int, BaseException | None]:
+        loop = asyncio.get_running_loop()
+        calls = 0
+        threadsafe = loop.call_soon_threadsafe
+
+        def counted(callback: Any, *args: Any, **kwargs: Any) -> Any:
+            nonlocal calls
+            calls += getattr(callback, "__name__", "") == "_settle_on_loop"
+            return threadsafe(callback, *args, **kwargs)
+
+        loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
+        first = writer.submit(pending("first", 0))
+        assert await asyncio.to_thread(inside.wait, 30)
+        waiting = [writer.submit_async(pending("q", i)) for i in range(30)]
+        cancelled = writer.submit_async(pending("gone", 0))
+        cancelled.cancel()
+        release.set()
+        entries = await asyncio.gather(*waiting)
+        await asyncio.to_thread(first.result, 30)
+        settled = calls
+        failed: BaseException | None = None
+        try:
+            await writer.submit_async(pending("bad", 0))
+        except RuntimeError as exc:
+            failed = exc
+        return list(entries), settled, failed
+
+    entries, settled, failed = asyncio.run(run())
+    assert [e.seq for e in entries] == list(range(entries[0].seq, entries[0].seq + 30))
+    assert writer.flushes == 2 and settled == 1  # one wake-up of the loop for 30 entries
+    assert isinstance(failed, RuntimeError)
+    with platform.db.read() as conn:
+        ids = set(conn.execute(select(audit_entry.c.object_id)).scalars())
+    assert "gone-0" not in ids and "bad-0" not in ids and "q-29" in ids
+    assert verify_chain(platform.db, platform.keys).ok

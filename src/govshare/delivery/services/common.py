@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
@@ -31,11 +32,14 @@ class Subject:
         return {self.column: self.key}
 
 
+_CONTROL = re.compile("[\x00-\x1f]")
+
+
 def normalise_key(key: str | None) -> str:
     text = (key or "").strip()
     if not text:
         raise errors.key_required()
-    if len(text) > KEY_MAX or any(ord(c) < 32 for c in text):
+    if len(text) > KEY_MAX or _CONTROL.search(text):
         raise errors.key_invalid()
     return text
 

@@ -40,6 +40,7 @@ def _start(
     items: tuple[str, ...] | None,
     call: CallHeaders,
     actor: Actor | VerifiedClient,
+    on_loop: bool = False,
 ) -> tuple[list[dict[str, Any]], Completion]:
     guard = guard_for(platform)
     with platform.db.read() as conn:
@@ -51,7 +52,12 @@ def _start(
             guard.fail(auth, exc)
     records = [auth.plan.apply(r) for r in rows]
     done = guard.submit(
-        auth, action=AuditAction.QUERY, keys=[subj.key], rows=len(records), key_kind=subj.kind
+        auth,
+        action=AuditAction.QUERY,
+        keys=[subj.key],
+        rows=len(records),
+        key_kind=subj.kind,
+        on_loop=on_loop,
     )
     return records, done
 
@@ -98,6 +104,6 @@ async def lookup_async(
 ) -> LookupResult:
     """``lookup`` on an event loop: the same steps; the wait for the durable audit entry
     (group commit) holds no thread."""
-    records, done = _start(platform, grant_id, key, items, call, actor)
+    records, done = _start(platform, grant_id, key, items, call, actor, on_loop=True)
     _, receipt = await done.wait()
     return _result(records, done, receipt)

@@ -67,6 +67,7 @@ def _start(
     claims: dict[str, Any],
     call: CallHeaders,
     actor: Actor | VerifiedClient,
+    on_loop: bool = False,
 ) -> tuple[dict[str, VerifyOutcome], Completion]:
     guard = guard_for(platform)
     codes = tuple(claims)
@@ -106,6 +107,7 @@ def _start(
         key_kind=subj.kind,
         # a list, not a mapping: audit details mask mapping keys named like "mobile"
         details={"outcomes": [[c, r.value] for c, r in results.items()]},
+        on_loop=on_loop,
     )
     return results, done
 
@@ -150,6 +152,6 @@ async def verify_async(
     actor: Actor | VerifiedClient,
 ) -> VerifyResult:
     """``verify`` on an event loop (the durable-audit wait holds no thread)."""
-    results, done = _start(platform, grant_id, key, claims, call, actor)
+    results, done = _start(platform, grant_id, key, claims, call, actor, on_loop=True)
     _, receipt = await done.wait()
     return _result(results, done, receipt)

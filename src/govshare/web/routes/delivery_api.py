@@ -28,10 +28,11 @@ from govshare.web.deps import PlatformDep, policy
 from govshare.web.routes.delivery_common import (
     CALL_HEADERS_OPENAPI,
     GUARD_ERRORS,
+    Answer,
     Client,
     ReceiptOut,
     errors,
-    receipted_response,
+    receipted_answer,
 )
 
 router = APIRouter(tags=["delivery"])
@@ -98,7 +99,7 @@ async def lookup(
 ) -> Response:
     """Only granted items leave, each at its granted masking level (NX-12). Audited
     (QUERY) and receipted (SZ-16.4)."""
-    return await run_lookup(platform, grant_id, key, items, request.headers, actor)
+    return (await run_lookup(platform, grant_id, key, items, request.headers, actor)).response()
 
 
 async def run_lookup(
@@ -108,13 +109,13 @@ async def run_lookup(
     items: str | None,
     headers: Mapping[str, str],
     caller: Actor | VerifiedClient,
-) -> Response:
+) -> Answer:
     """The lookup call itself (this route, and ``web.lane`` for bearer-token calls)."""
     wanted = tuple(c.strip() for c in items.split(",") if c.strip()) if items else None
     result = await lookup_service.lookup_async(
         platform, grant_id, key=key, items=wanted, call=call_headers(headers), actor=caller
     )
-    return receipted_response(
+    return receipted_answer(
         result,
         result.headers,
         found=bool(result.records),
@@ -163,7 +164,8 @@ async def verify(
 ) -> Response:
     """Never returns a stored value (NX-14, NX-38). Rate-limited more strictly than
     lookup, limited per subject per day, audited (VERIFY) and receipted."""
-    return await run_verify(platform, grant_id, body.key, body.claims, request.headers, actor)
+    answer = await run_verify(platform, grant_id, body.key, body.claims, request.headers, actor)
+    return answer.response()
 
 
 async def run_verify(
@@ -173,12 +175,12 @@ async def run_verify(
     claims: dict[str, Any],
     headers: Mapping[str, str],
     caller: Actor | VerifiedClient,
-) -> Response:
+) -> Answer:
     """The verification call itself (this route, and ``web.lane`` for bearer-token calls)."""
     result = await verify_service.verify_async(
         platform, grant_id, key=key, claims=claims, call=call_headers(headers), actor=caller
     )
-    return receipted_response(
+    return receipted_answer(
         result, result.headers, results={c: r.value for c, r in result.results.items()}
     )
 

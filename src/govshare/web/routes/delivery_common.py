@@ -4,6 +4,7 @@ the receipt model and the fields every receipted answer starts with."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Protocol
@@ -132,7 +133,19 @@ def _json_default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-def receipted_response(result: CallResult, headers: dict[str, str], **fields: Any) -> Response:
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A receipted answer: its JSON body and its headers (the receipt, deprecation and
+    sunset). The routes return it as a ``Response``; ``web.lane`` sends it as it is."""
+
+    body: bytes
+    headers: dict[str, str]
+
+    def response(self) -> Response:
+        return Response(self.body, media_type="application/json", headers=self.headers)
+
+
+def receipted_answer(result: CallResult, headers: dict[str, str], **fields: Any) -> Answer:
     """A receipted answer serialised in one step (orjson): the hot delivery paths return
     it directly instead of validating a response model they built themselves; the route
     still declares that model, which documents (and the API tests check) the same shape."""
@@ -145,4 +158,4 @@ def receipted_response(result: CallResult, headers: dict[str, str], **fields: An
         "receipt": result.receipt.as_json(),
     }
     body = orjson.dumps(data, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
-    return Response(body, media_type="application/json", headers=headers)
+    return Answer(body, headers)
