@@ -9,7 +9,7 @@ import threading
 from datetime import date
 
 import pytest
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import Connection, bindparam, select, text
 
 from govshare.identity.tables import department
 from govshare.kernel.errors import NotFound
@@ -48,6 +48,40 @@ def test_kept_reads(db: Database) -> None:
     assert kept.closed  # closed when the block ends
     with db.read() as plain:  # outside the block: the pool, as ever
         assert plain.execute(text("SELECT 1")).scalar() == 1
+
+
+def _one_transaction(conn: Connection) -> bool:
+    """Whether two statements a little apart run in one transaction (PostgreSQL's now()
+    is the transaction's start)."""
+    first = conn.exec_driver_sql("SELECT now()").scalar()
+    conn.exec_driver_sql("SELECT pg_sleep(0.01)")
+    return bool(first == conn.exec_driver_sql("SELECT now()").scalar())
+
+
+def test_reads_without_a_snapshot(db: Database) -> None:
+    """``read(snapshot=False)``: on PostgreSQL the statements run in autocommit (no BEGIN
+    or COMMIT round trip) and the connection is back to transactions afterwards, also
+    after a failure; SQLite reads in its deferred transaction as ever."""
+    pg = db.dialect == "postgresql"
+    with db.keep_reads():
+        for _ in range(2):  # the kept connection, twice
+            with db.read(snapshot=False) as conn:
+                driver = conn.connection.driver_connection
+                assert conn.execute(text("SELECT 1")).scalar() == 1
+                assert isinstance(conn.execute(select(department.c.id).limit(1)).all(), list)
+                if pg:
+                    assert driver.autocommit is True
+                    assert not _one_transaction(conn)
+            if pg:
+                assert driver.autocommit is False
+            with db.read() as conn:
+                assert conn.connection.driver_connection is driver
+                if pg:  # a snapshot read is in a transaction again
+                    assert _one_transaction(conn)
+        with pytest.raises(NotFound), db.read(snapshot=False) as conn:
+            raise NotFound("无", "none")
+        if pg:
+            assert conn.connection.driver_connection.autocommit is False
 
 
 def test_prepared_rows_equal_executed_rows(demo_platform: Platform) -> None:

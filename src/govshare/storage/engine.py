@@ -113,8 +113,15 @@ class Database:
                 fn()
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
+    def read(self, *, snapshot: bool = True) -> Iterator[Connection]:
         """A read-only snapshot (deferred BEGIN on SQLite, so readers never block writers).
+
+        ``snapshot=False``: the reads need no transaction of their own. On PostgreSQL each
+        statement then runs on its own (autocommit), which saves the BEGIN and COMMIT
+        round trips; under READ COMMITTED, the platform's level, each statement sees the
+        data committed when it starts whether or not a transaction encloses it, so the
+        reads see what they would have seen. (Not for a read that uses ``SET LOCAL``.)
+        SQLite keeps its deferred BEGIN, which costs no round trip.
 
         Inside ``keep_reads`` (the server's event-loop thread, where every data-service
         call reads) the snapshot runs on a connection kept for that thread: checking one
@@ -124,7 +131,7 @@ class Database:
         local = self._local
         if not getattr(local, "keep", False) or getattr(local, "busy", False):
             with self.engine.connect() as pooled:
-                yield from _read_on(pooled)
+                yield from _read_on(pooled, snapshot)
             return
         kept: Connection | None = getattr(local, "conn", None)
         if kept is None or kept.closed or kept.invalidated:
@@ -133,7 +140,7 @@ class Database:
         conn = kept
         local.busy = True
         try:
-            yield from _read_on(conn)
+            yield from _read_on(conn, snapshot)
         except BaseException as exc:
             if not isinstance(exc, DomainError):
                 self._drop(conn)
@@ -170,13 +177,31 @@ class Database:
         self.engine.dispose()
 
 
-def _read_on(conn: Connection) -> Iterator[Connection]:
+def _read_on(conn: Connection, snapshot: bool = True) -> Iterator[Connection]:
+    if not snapshot and conn.dialect.name == "postgresql":
+        yield from _autocommit_read(conn)
+        return
     conn.info["begin_mode"] = "DEFERRED"
     try:
         with conn.begin():
             yield conn
     finally:
         conn.info.pop("begin_mode", None)
+
+
+def _autocommit_read(conn: Connection) -> Iterator[Connection]:
+    """Reads on a PostgreSQL connection in autocommit (``Database.read(snapshot=False)``):
+    the driver sends no BEGIN, and ends what SQLAlchemy began with no COMMIT round trip."""
+    driver: Any = conn.connection.driver_connection
+    driver.autocommit = True
+    try:
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction():
+                conn.rollback()  # nothing to undo: every statement has ended already
+    finally:
+        driver.autocommit = False
 
 
 def null_pool_engine(url: str) -> Engine:

@@ -43,7 +43,7 @@ def _start(
     on_loop: bool = False,
 ) -> tuple[list[dict[str, Any]], Completion]:
     guard = guard_for(platform)
-    with platform.db.read() as conn:
+    with platform.db.read(snapshot=False) as conn:
         auth = guard.authorise(conn, actor, CallRequest(grant_id, DeliveryMode.QUERY, call, items))
         try:
             subj = subject(conn, auth, normalise_key(key))

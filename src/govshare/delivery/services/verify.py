@@ -71,7 +71,7 @@ def _start(
 ) -> tuple[dict[str, VerifyOutcome], Completion]:
     guard = guard_for(platform)
     codes = tuple(claims)
-    with platform.db.read() as conn:
+    with platform.db.read(snapshot=False) as conn:
         auth = guard.authorise(
             conn, actor, CallRequest(grant_id, DeliveryMode.VERIFY, call, codes or None)
         )
