@@ -13,10 +13,14 @@ its precise code, and a suspension or revocation bites at the next step, NX-41):
    each at its granted level; the same rules as every other path; on PostgreSQL the server
    masks the items whose rule SQL states exactly, ``masking.sql_masked``), into CSV, XLSX, JSON
    Lines or Parquet under ``<var>/exports``; memory stays constant whatever the pool's
-   size. The copy is audited (COPY, SQ-25 复制) and receipted with its row count,
-   and a manifest (row count, SHA-256 and size of the file, grant, resource version, items
-   with their masking, format, time, the call and its audit entry) is signed with the
-   platform key (``delivery.statements``, domain ``govshare-export-manifest:v1.``).
+   size. A CSV of a PostgreSQL pool whose every item the server can mask exactly is
+   written by the server itself (``COPY (…) TO STDOUT (FORMAT csv)``, ``_copy_rows``: the
+   masking and the quoting in C, the client only ending the lines as csv.writer does),
+   the very bytes the chunk path writes. The copy is audited (COPY, SQ-25 复制) and
+   receipted with its row count, and a manifest (row count, SHA-256 and size of the file,
+   grant, resource version, items with their masking, format, time, the call and its
+   audit entry) is signed with the platform key (``delivery.statements``, domain
+   ``govshare-export-manifest:v1.``).
 3. ``download`` (GET with the client token and the signed link): the link carries the job
    and its expiry, signed with the server secret; after ``GOVSHARE_EXPORT_LINK_TTL``
    seconds it is refused (``export_link_expired``) and the daily job destroys the file
@@ -43,13 +47,16 @@ from typing import Any
 
 from itsdangerous import BadSignature, Signer
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Connection,
     Date,
     DateTime,
     Dialect,
+    Enum,
     Integer,
     Select,
+    String,
     Table,
     Text,
     and_,
@@ -62,8 +69,9 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.types import TypeDecorator
 
-from govshare.aggregation.pools import Pool
+from govshare.aggregation.pools import DecimalText, Pool
 from govshare.audit import services as audit
 from govshare.audit.model import AuditAction
 from govshare.catalog.model import DeliveryMode, ItemType
@@ -78,6 +86,7 @@ from govshare.delivery.export_formats import (
     ExportFormat,
     OutColumn,
     RowsText,
+    crlf_csv,
     csv_rows,
     open_writer,
 )
@@ -367,14 +376,16 @@ def _reader(column: ColumnElement[Any], dialect: Dialect, dbapi_type: Any) -> Re
     return lambda values: list(map(process, values))
 
 
-def _pg_iso_date(column: ColumnElement[Any]) -> ColumnElement[Any]:
+def _pg_iso_date(column: ColumnElement[Any], iso_style: bool = False) -> ColumnElement[Any]:
     """A PostgreSQL date as the text ``date.isoformat()`` gives (what every masker makes of
-    a date), whatever the session's DateStyle. A date Python cannot hold fails the export,
-    as reading it as a date does: its text is cast to an integer, which raises."""
+    a date), whatever the session's DateStyle (``iso_style``: the session's DateStyle is
+    ISO, whose text of a date from year 1 to 9999 is that text, and costs the server less
+    than ``to_char``). A date Python cannot hold fails the export, as reading it as a date
+    does: its text is cast to an integer, which raises."""
     return case(
         (
             column.between(literal(date(1, 1, 1)), literal(date(9999, 12, 31))),
-            func.to_char(column, "YYYY-MM-DD", type_=Text),
+            cast(column, Text) if iso_style else func.to_char(column, "YYYY-MM-DD", type_=Text),
         ),
         (column.is_(None), null()),
         else_=cast(cast(cast(column, Text), Integer), Text),
@@ -457,9 +468,20 @@ def _as_is(values: Sequence[Any]) -> Sequence[Any]:
     return values
 
 
-def _server_encoding(conn: Connection) -> str | None:
+def _server_parameter(conn: Connection, name: str) -> str | None:
     info = getattr(conn.connection.driver_connection, "info", None)  # psycopg's, no query
-    return None if info is None else info.parameter_status("server_encoding")
+    return None if info is None else info.parameter_status(name)
+
+
+def _server_encoding(conn: Connection) -> str | None:
+    return _server_parameter(conn, "server_encoding")
+
+
+def _iso_date_style(conn: Connection) -> bool:
+    """Whether the session writes dates as ISO text (DateStyle ``ISO, …``; reported by the
+    server whenever it changes)."""
+    style = _server_parameter(conn, "DateStyle") or ""
+    return style.split(",")[0].strip().upper() == "ISO"
 
 
 def _selected(
@@ -471,6 +493,7 @@ def _selected(
     read as they leave) and dates are read as their ISO text."""
     maskers = plan.column_maskers()
     in_sql = conn.dialect.name == "postgresql" and _server_encoding(conn) == "UTF8"
+    iso_style = in_sql and _iso_date_style(conn)
     wanted: list[ColumnElement[Any]] = []
     for i, code in enumerate(plan.codes):
         if code not in table.c:
@@ -482,22 +505,144 @@ def _selected(
             if masked is not None:
                 column, maskers[i] = masked, _as_is
             elif isinstance(column.type, Date) and not isinstance(column.type, DateTime):
-                column = _pg_iso_date(column)
+                column = _pg_iso_date(column, iso_style)
         wanted.append(column.label(code))
     return wanted, maskers
 
 
+def _copy_text(column: ColumnElement[Any], iso_style: bool) -> ColumnElement[Any] | None:
+    """A PostgreSQL column as the text the CSV writer writes of its plain value (``plain``,
+    then ``_text``), for ``COPY … TO``; None for a type whose text the server writes
+    otherwise (timestamps: ISO ``T``; floats: their shortest form differs from ``repr``)."""
+    t = column.type
+    if isinstance(t, DecimalText):  # NUMERIC: PostgreSQL's text is format(value, "f")
+        return cast(column, Text)
+    if isinstance(t, TypeDecorator | Enum):
+        return None
+    if isinstance(t, String):
+        return column
+    if isinstance(t, Integer):  # (BigInteger is one)
+        return column
+    if isinstance(t, Boolean):
+        return case((column.is_(True), literal("true", Text)), (column.is_(False), "false"))
+    if isinstance(t, Date) and not isinstance(t, DateTime):
+        return _pg_iso_date(column, iso_style)
+    return None
+
+
+def _copy_selected(
+    conn: Connection, table: Table, plan: MaskPlan
+) -> list[ColumnElement[Any]] | None:
+    """The plan's items, in its order, each as the very text the CSV writer writes of its
+    masked value, by the server (``sql_masked`` with every rule), so that PostgreSQL can
+    write the whole CSV (``_copy_rows``); None when an item's masking or type has no exact
+    SQL form (a pseudonym, a text rule over a number, a timestamp; the address and email
+    rules before PostgreSQL 15), the database is not UTF-8 (the rules count characters)
+    or the plan has one item (csv.writer quotes an empty value alone on its row). A NULL
+    and an empty text both leave as nothing (as ``_text`` writes them; PostgreSQL would
+    quote the empty text)."""
+    if conn.dialect.name != "postgresql" or _server_encoding(conn) != "UTF8" or len(plan.codes) < 2:
+        return None
+    info = getattr(conn.connection.driver_connection, "info", None)
+    every_rule = info is not None and info.server_version >= 150000  # (regexp_instr)
+    iso_style = _iso_date_style(conn)
+    wanted: list[ColumnElement[Any]] = []
+    for code in plan.codes:
+        if code not in table.c:
+            wanted.append(null().label(code))
+            continue
+        column: ColumnElement[Any] = table.c[code]
+        kind, level = plan.kinds[code], plan.levels[code]
+        text = sql_masked(kind, level, column, every_rule=every_rule)
+        if text is None:
+            plain = level is MaskLevel.RAW or (
+                level is MaskLevel.MASKED and kind in (SensitivityKind.NONE, SensitivityKind.USCC)
+            )
+            text = _copy_text(column, iso_style) if plain else None
+        if text is None:
+            return None
+        if isinstance(text.type, String):
+            text = func.nullif(text, "", type_=Text)
+        wanted.append(text.label(code))
+    return wanted
+
+
+_COPY_FLUSH = 1 << 20  # bytes of rows the server wrote, fixed up and written at a time
+
+
+class _NotEncodable(Exception):
+    """The export's encoding cannot represent a value: the chunk path names it."""
+
+
+def _copy_rows(conn: Connection, query: Select[Any], writer: CsvWriter) -> int:
+    """``query``'s rows written by PostgreSQL as CSV (``COPY (…) TO STDOUT (FORMAT csv)``,
+    masking and quoting in the server, in C) and appended to ``writer``'s file with the
+    lines ended as csv.writer ends them (``export_formats.crlf_csv``); returns the row
+    count. PostgreSQL quotes exactly what csv.writer quotes (a comma, a double quote, a
+    CR or LF; quotes doubled) once ``_copy_selected`` has made empty texts NULL. The rows
+    arrive one message each and are handled about a megabyte at a time, so that memory
+    stays flat. Raises ``_NotEncodable`` (having read the copy to its end, so that the
+    transaction stays usable) when the writer's encoding cannot represent a value."""
+    dialect = conn.dialect
+    sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    driver = conn.connection.driver_connection  # psycopg, in this transaction
+    assert driver is not None
+    copied = f"COPY ({sql}) TO STDOUT (FORMAT csv, ENCODING 'UTF8')"
+    rows = 0
+    quoted = False  # the data so far ends inside a quoted value
+    refused = False
+    pending = bytearray()
+    with (
+        _no_cycle_collection(),
+        driver.cursor() as cursor,
+        cursor.copy(copied) as copy,
+    ):
+        for block in copy:
+            if refused:
+                continue
+            pending += block
+            if len(pending) < _COPY_FLUSH:
+                continue
+            data, count, quoted = crlf_csv(pending, quoted)
+            pending.clear()
+            refused = not writer.write_utf8(data, count)
+            rows += count
+        if pending and not refused:
+            data, count, quoted = crlf_csv(pending, quoted)
+            refused = not writer.write_utf8(data, count)
+            rows += count
+        total = cursor.rowcount
+    if refused:
+        raise _NotEncodable
+    if quoted or (total >= 0 and total != rows):  # (never: PostgreSQL ends every row)
+        raise RuntimeError(f"COPY wrote {total} rows, {rows} were read")
+    return rows
+
+
 def _stream_to_file(platform: Platform, auth: Authorised, job: ExportJob, path: Path) -> int:
-    """Write the grant's live pool rows, masked, to ``path``; returns the row count."""
+    """Write the grant's live pool rows, masked, to ``path``; returns the row count. A CSV
+    of a PostgreSQL pool whose every item the server masks exactly is written by the
+    server (``_copy_rows``); the rest, a chunk at a time (``_write_rows``)."""
     with platform.db.read() as conn:
         pool = pool_for_version(conn, auth.grant.resource_id, auth.grant.version_no)
         if pool is None:
             raise errors.no_pool()
         table = pool.table()
+        columns = [OutColumn(i.code, _out_kind(pool, i)) for i in auth.items]
+        live = table.c._deleted.is_(False)
+        copied = _copy_selected(conn, table, auth.plan) if job.format is ExportFormat.CSV else None
+        if copied is not None:
+            server_csv = CsvWriter(path, columns, CsvEncoding(job.encoding))
+            query = select(*copied).where(live).order_by(table.c._row_id)
+            try:
+                return _copy_rows(conn, query, server_csv)
+            except _NotEncodable:
+                pass  # written again below, a chunk at a time, which names the row and item
+            finally:
+                server_csv.close()
         # the plan's maskers over columns, in its order; an item the pool lacks leaves as null
         wanted, maskers = _selected(conn, table, auth.plan)
-        columns = [OutColumn(i.code, _out_kind(pool, i)) for i in auth.items]
-        query = select(*wanted).where(table.c._deleted.is_(False)).order_by(table.c._row_id)
+        query = select(*wanted).where(live).order_by(table.c._row_id)
         writer = open_writer(job.format, path, columns, CsvEncoding(job.encoding))
         try:
             return _write_rows(conn, query, auth.plan, maskers, writer)

@@ -142,6 +142,26 @@ def csv_rows(
     return names["rows_text"]  # type: ignore[no-any-return]
 
 
+def crlf_csv(data: bytes | bytearray, quoted: bool = False) -> tuple[bytes, int, bool]:
+    """PostgreSQL's CSV (``COPY … TO (FORMAT csv)``: rows ended by LF) with its rows ended
+    as csv.writer ends them (CRLF): every LF outside a quoted value ends a row (the server
+    quotes any value holding a CR or LF, which stay as they are inside its quotes, as
+    csv.writer leaves them). ``quoted``: ``data`` starts inside a quoted value (the end
+    of the data before it). Returns the data, the number of rows it ends and whether it
+    ends inside a quoted value. Only data holding a double quote needs to be split (a
+    doubled quote inside a value leaves the value quoted: the parts between quotes at
+    even places are outside)."""
+    if not quoted and b'"' not in data:
+        return bytes(data.replace(b"\n", b"\r\n")), data.count(b"\n"), False
+    parts = bytes(data).split(b'"')
+    rows = 0
+    for i in range(1 if quoted else 0, len(parts), 2):
+        if b"\n" in parts[i]:
+            rows += parts[i].count(b"\n")
+            parts[i] = parts[i].replace(b"\n", b"\r\n")
+    return b'"'.join(parts), rows, quoted is (len(parts) % 2 == 1)
+
+
 class CsvWriter:
     """CSV a chunk at a time (``csv_text``), encoded once per chunk (strictly: a value GBK
     cannot represent stops the export with the row and item named)."""
@@ -171,6 +191,18 @@ class CsvWriter:
             data = text.encode(self._encoding)
         except UnicodeEncodeError:
             return False
+        self._file.write(data)
+        self._row += count
+        return True
+
+    def write_utf8(self, data: bytes, count: int) -> bool:
+        """Rows already as CSV in UTF-8 (``crlf_csv``), re-encoded to the writer's
+        encoding; False, with nothing written, when it cannot represent them."""
+        if self._encoding != "utf-8":
+            try:
+                data = data.decode("utf-8").encode(self._encoding)
+            except UnicodeEncodeError:
+                return False
         self._file.write(data)
         self._row += count
         return True

@@ -16,7 +16,8 @@ module is the API the data services, exports, feeds and page previews use:
   kernel's column rules: the same rules, with no call per value).
 - ``sql_masked(kind, level, column)``: the same masking as a PostgreSQL expression, for the
   rules SQL states exactly (a batch export of a PostgreSQL pool has the server mask those
-  columns); None for the rest, which Python masks.
+  columns); None for the rest, which Python masks. With ``every_rule`` the address and
+  email rules too (a CSV export the server writes whole, ``COPY … TO``).
 - ``preview(value, kind)`` is what a page shows of a sensitive value.
 - ``pseudonym_key(keys, consumer_department_id)`` and ``key_ref(keys, value)``: the keyed
   digests used for pseudonyms and for naming a looked-up key in the audit log without
@@ -44,6 +45,7 @@ from sqlalchemy.types import TypeDecorator
 from govshare.audit.keys import PlatformKeys
 from govshare.delivery.model import GrantedItem, MaskLevel
 from govshare.kernel.masking import (
+    ADDRESS_FILL,
     COMPOUND_SURNAMES,
     SOURCE_NAMES,
     ColumnRule,
@@ -227,8 +229,9 @@ def text_source(
 # state exactly and cheaply, so that the server masks while the client writes. Each
 # expression gives, for every value of a text column, the very value ``masker`` gives (the
 # same text, None for None; PostgreSQL counts characters, as ``len`` counts code points, in
-# a UTF-8 database). The other rules (address, email: regular expressions that cost the
-# server more than the client; pseudonyms: a keyed HMAC) stay in Python.
+# a UTF-8 database). The address and email rules cost the server more than the client, so
+# they are the server's only when it writes the whole export (``every_rule``); pseudonyms
+# (a keyed HMAC, whose key must not reach the server) stay in Python.
 _STAR = "*"
 
 
@@ -274,11 +277,104 @@ _SQL_KEEP = {
 }
 
 
+# The address rule (``kernel.masking._DISTRICT_END`` / ``_CITY_END``) in PostgreSQL's regular
+# expressions (lookbehinds as in Python's; PostgreSQL 15's ``regexp_instr``). After the
+# first district end, the rest (at least one character) is the fill: one regexp_replace
+# whose leftmost match starts right after that district end.
+_SQL_DISTRICT = "区(?<!自治区)(?<!行政区)(?<![地社小]区)|[县旗]"
+_SQL_AFTER_DISTRICT = "(?<=区)(?<!自治区)(?<!行政区)(?<![地社小]区).+|(?<=[县旗]).+"
+_SQL_CITY = "市(?<![超城]市)(?!场)"
+# What makes a 区 no district end: an address without them (and with one kind of district
+# character) ends its district at the first 区 (or 县), found without a regular expression
+_NOT_DISTRICT = ("自治区", "行政区", "地区", "社区", "小区")
+
+
+def _sql_address_regex(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``_address_column`` by regular expressions: the address down to its first district
+    end, then the fill unless nothing follows; with no district, down to the second (or
+    the first) county-level 市; with neither, the fill alone ("" stays ""). The
+    replacement differs from the value only when a district end has something after it
+    (or the rest is the fill itself, which gives the same text)."""
+    replaced = func.regexp_replace(column, _SQL_AFTER_DISTRICT, ADDRESS_FILL, type_=Text)
+
+    def city_end(occurrence: int) -> ColumnElement[Any]:
+        return func.nullif(func.regexp_instr(column, _SQL_CITY, 1, occurrence, 1), 0)
+
+    end = func.coalesce(city_end(2), city_end(1), 1) - 1  # characters kept
+    city = case(
+        (end < func.char_length(column), func.left(column, end, type_=Text).concat(ADDRESS_FILL)),
+        else_=column,
+    )
+    return func.coalesce(
+        func.nullif(replaced, column, type_=Text),
+        case((column.regexp_match(_SQL_DISTRICT), column), else_=city),
+        type_=Text,
+    )
+
+
+def _sql_address(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``_address_column``. PostgreSQL's regular expressions cost it several times Python's,
+    so the usual address (its district ends at its only kind of district character, 区
+    with nothing that makes a 区 no district end, or 县) is cut with LIKE and strpos,
+    which cost it little; any other address takes ``_sql_address_regex``. (A statement
+    compiled for psycopg with its literals written in has each % of a pattern doubled,
+    which LIKE reads as one.)"""
+    has = column.like
+    lacks = column.not_like
+
+    def cut(end: str) -> ColumnElement[Any]:  # down to the first ``end``, then the fill
+        return case(
+            (
+                has(f"%{end}_%"),
+                func.left(column, func.strpos(column, end), type_=Text).concat(ADDRESS_FILL),
+            ),
+            else_=column,
+        )
+
+    return case(
+        (column.is_(None), null()),
+        (and_(has("%县%"), lacks("%区%"), lacks("%旗%")), cut("县")),
+        (
+            and_(
+                has("%区%"),
+                lacks("%县%"),
+                lacks("%旗%"),
+                *[lacks(f"%{word}%") for word in _NOT_DISTRICT],
+            ),
+            cut("区"),
+        ),
+        else_=_sql_address_regex(column),
+    )
+
+
+def _sql_email(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``_email_column``: the first character, ``***@`` and the domain after the last @,
+    when the @ has something on each side; ``***`` otherwise."""
+    from_end = func.strpos(func.reverse(column, type_=Text), "@")  # the last @, from the end
+    return case(
+        (column.is_(None), null()),
+        (
+            and_(from_end > 1, from_end < func.char_length(column)),
+            func.left(column, 1, type_=Text)
+            .concat("***@")
+            .concat(func.right(column, from_end - 1, type_=Text)),
+        ),
+        else_=literal("***", Text),
+    )
+
+
 def sql_masked(
-    kind: SensitivityKind | str, level: MaskLevel, column: ColumnElement[Any]
+    kind: SensitivityKind | str,
+    level: MaskLevel,
+    column: ColumnElement[Any],
+    *,
+    every_rule: bool = False,
 ) -> ColumnElement[Any] | None:
     """A PostgreSQL expression whose value is ``masker(kind, level)`` of ``column``'s value,
-    or None when the masking is left to Python (a raw or unmasked column needs none)."""
+    or None when the masking is left to Python (a raw or unmasked column needs none).
+    ``every_rule``: the address and email rules too, which cost the server more than the
+    client; for a query the server answers whole (``COPY … TO``), where the client has no
+    masking to share."""
     kind = SensitivityKind(kind)
     if level is MaskLevel.SUPPRESSED:
         return null()
@@ -292,6 +388,10 @@ def sql_masked(
         return _sql_name(column)
     if kind in _SQL_KEEP:
         return _sql_keep(column, *_SQL_KEEP[kind])
+    if every_rule and kind is SensitivityKind.ADDRESS:
+        return _sql_address(column)
+    if every_rule and kind is SensitivityKind.EMAIL:
+        return _sql_email(column)
     return None
 
 

@@ -9,6 +9,7 @@ every masking level and sensitivity kind, over every column type a pool has."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
@@ -35,7 +36,14 @@ from sqlalchemy import (
 
 from govshare.aggregation.pools import DecimalText
 from govshare.delivery import export
-from govshare.delivery.export_formats import CsvEncoding, CsvWriter, OutColumn, csv_rows, csv_text
+from govshare.delivery.export_formats import (
+    CsvEncoding,
+    CsvWriter,
+    OutColumn,
+    crlf_csv,
+    csv_rows,
+    csv_text,
+)
 from govshare.delivery.masking import MaskPlan, column_masker, compile_plan, text_source
 from govshare.delivery.model import GrantedItem, MaskLevel
 from govshare.kernel.masking import SensitivityKind
@@ -75,6 +83,34 @@ TEXTS: list[Any] = [
     "\\.",
     "tab\there",
     "NULL",
+    # CSV's special characters alone and mixed (the server's CSV must quote as csv.writer)
+    '"',
+    '""',
+    ",",
+    "\n",
+    "\r",
+    " ",
+    'a"b,c\nd',
+    '"开头',
+    '结尾"',
+    "\\N",
+    # the address rule's short cuts and their edges
+    "某县",
+    "某区",
+    "某县x县y",
+    "区",
+    "县x",
+    "某区某县",
+    "小区1号某区2号",
+    "某社区",
+    "x区\n尾",
+    "县,逗号",
+    "某旗x区y",
+    # GBK has these; not the emoji above, nor 𠀀
+    "€·—…",
+    "\u00a0不换行",
+    "𠀀三",
+    "a@b@c",
 ]
 VALUES: dict[str, tuple[Any, list[Any]]] = {  # column type, values
     "string": (String(200), TEXTS),
@@ -107,20 +143,24 @@ def _items() -> list[GrantedItem]:
     ]
 
 
-def _pool(platform: Platform) -> Table:
-    """A pool-shaped table with one column per (type, kind, level), filled with VALUES."""
+def _pool(
+    platform: Platform, name: str = "pool_paths_test", texts: list[Any] | None = None
+) -> Table:
+    """A pool-shaped table with one column per (type, kind, level), filled with VALUES (the
+    text columns with ``texts`` instead of TEXTS when given)."""
     md = MetaData()
     cols: list[Any] = [
         Column("_row_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
         Column("_deleted", Boolean, nullable=False),
     ]
     cols += [Column(i.code, VALUES[i.code.split("_", 1)[0]][0]) for i in _items()]
-    table = Table("pool_paths_test", md, *cols)
+    table = Table(name, md, *cols)
     rows = []
     for r in range(ROWS_N):
         row: dict[str, Any] = {"_row_id": r + 1, "_deleted": r == 5}  # one tombstone
         for i in _items():
-            values = VALUES[i.code.split("_", 1)[0]][1]
+            t = i.code.split("_", 1)[0]
+            values = texts if texts is not None and t in ("string", "text") else VALUES[t][1]
             row[i.code] = values[r % len(values)]
         rows.append(row)
     with platform.db.transaction() as tx:
@@ -262,11 +302,14 @@ TRICKY = [
 @pytest.fixture
 def python_only(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
     """Switches the export to the plain Python path: every column read raw and typed by
-    SQLAlchemy's result processing, every item masked in Python."""
+    SQLAlchemy's result processing, every item masked in Python (never the server's CSV)."""
 
     def switch() -> None:
         def selected(conn: Any, table: Table, plan: MaskPlan) -> Any:
             return [table.c[c] for c in plan.codes], plan.column_maskers()
+
+        def no_copy(conn: Any, table: Table, plan: MaskPlan) -> None:
+            return None
 
         def reader(column: Any, dialect: Any, dbapi_type: Any) -> Any:
             p = column.type.dialect_impl(dialect).result_processor(dialect, dbapi_type)
@@ -274,6 +317,7 @@ def python_only(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
 
         monkeypatch.setattr(export, "_selected", selected)
         monkeypatch.setattr(export, "_reader", reader)
+        monkeypatch.setattr(export, "_copy_selected", no_copy)
 
     return switch
 
@@ -329,10 +373,10 @@ def test_the_job_writes_the_same_bytes_as_the_python_path(
     assert not compiled_chunks
 
 
-def _with_ids(rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def _with_ids(rows: list[dict[str, Any]], start: int = 500) -> Iterator[dict[str, Any]]:
     from tests.integration.aggregation.conftest import id_card
 
-    for n, row in enumerate(rows, start=500):
+    for n, row in enumerate(rows, start=start):
         yield {**row, "id_card": id_card(seq=n), "birth_date": "2001-02-03" if n % 2 else None}
 
 
@@ -449,3 +493,309 @@ def test_dates_not_stored_as_iso_text_go_a_column_at_a_time(
     assert got.endswith("1990-03-07,张*\r\n".encode())  # read as the dialect reads it
     if sqlite:
         assert compiled_chunks == [7]  # the first chunk; the second holds 1990-W10-3
+
+
+# The server's CSV (a PostgreSQL pool: COPY … TO) ------------------------------------------
+PLAIN_TYPES = ("string", "text", "integer", "decimal", "date", "boolean")
+
+
+def _copy_taken(item: GrantedItem) -> bool:
+    """Whether the server can write an item's CSV text exactly (an independent statement of
+    ``export._copy_selected``'s rules)."""
+    t = item.code.split("_", 1)[0]
+    kind, level = SensitivityKind(item.sensitivity), item.level
+    if level is MaskLevel.SUPPRESSED or (
+        level is MaskLevel.MASKED and kind is SensitivityKind.SECRET
+    ):
+        return True
+    if level is MaskLevel.PSEUDONYM:  # a keyed HMAC: Python's
+        return False
+    if level is MaskLevel.RAW or kind in (SensitivityKind.NONE, SensitivityKind.USCC):
+        return t in PLAIN_TYPES  # (not timestamps: the server's text differs)
+    return t in ("string", "text")  # a text rule over a number reads its Python text
+
+
+def _copy_bytes(
+    platform: Platform, table: Table, plan: MaskPlan, path: Path, encoding: CsvEncoding
+) -> bytes | None:
+    """The CSV file the server's path writes of ``table`` under ``plan``; None when it does
+    not take the plan."""
+    with platform.db.read() as conn:
+        wanted = export._copy_selected(conn, table, plan)
+        if wanted is None:
+            return None
+        query = select(*wanted).where(table.c._deleted.is_(False)).order_by(table.c._row_id)
+        writer = CsvWriter(path, [OutColumn(c, "string") for c in plan.codes], encoding)
+        try:
+            rows = export._copy_rows(conn, query, writer)
+        finally:
+            writer.close()
+    assert rows == ROWS_N - 1
+    return path.read_bytes()
+
+
+def _file_bytes(want: list[list[Any]], codes: list[str], encoding: CsvEncoding) -> bytes:
+    """The plain Python path's file in ``encoding``."""
+    text = _python_csv(want, codes).decode("utf-8")
+    if encoding is CsvEncoding.GBK:
+        return text.encode("gbk")
+    return ("\ufeff" if encoding is CsvEncoding.UTF8_BOM else "").encode() + text.encode()
+
+
+def _gbk(value: Any) -> bool:
+    try:
+        str(value).encode("gbk")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@pytest.mark.req("SQ-26")
+@pytest.mark.parametrize("encoding", list(CsvEncoding))
+def test_the_servers_csv_is_the_python_paths_bytes(
+    platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoding: CsvEncoding
+) -> None:
+    """On PostgreSQL every item whose masking and type SQL states exactly is written by the
+    server as CSV, and the file is the plain Python path's, byte for byte: every level,
+    kind and type, NULL and empty text, CSV's special characters, non-ASCII, the address
+    rule's short cuts, the header, BOM and GBK; flushed a row or so at a time. On SQLite
+    (and for any other item) the server's path is never taken."""
+    monkeypatch.setattr(export, "_COPY_FLUSH", 40)
+    texts = TEXTS if encoding is not CsvEncoding.GBK else [v for v in TEXTS if _gbk(v)]
+    table = _pool(platform, texts=texts)
+    plain = GrantedItem(_code("string", SensitivityKind.NONE, MaskLevel.RAW), MaskLevel.RAW, "none")
+    pg = platform.db.engine.dialect.name == "postgresql"
+    taken = []
+    for item in _items():
+        got = _copy_bytes(
+            platform,
+            table,
+            compile_plan([item, plain], pseudonym_key=KEY),
+            tmp_path / "t.csv",
+            encoding,
+        )
+        assert (got is not None) is (pg and _copy_taken(item)), item.code
+        if got is not None:
+            taken.append(item)
+    if not pg:
+        return
+    plan = compile_plan(taken, pseudonym_key=KEY)
+    got = _copy_bytes(platform, table, plan, tmp_path / "a.csv", encoding)
+    want = _reference(platform, table, plan)
+    assert got == _file_bytes(want, list(plan.codes), encoding)
+    # and the chunk path writes the very same file
+    assert got == _written_as(platform, table, plan, tmp_path / "b.csv", encoding)
+
+
+def _written_as(
+    platform: Platform, table: Table, plan: MaskPlan, path: Path, encoding: CsvEncoding
+) -> bytes:
+    with platform.db.read() as conn:
+        wanted, maskers = export._selected(conn, table, plan)
+        query = select(*wanted).where(table.c._deleted.is_(False)).order_by(table.c._row_id)
+        writer = CsvWriter(path, [OutColumn(c, "string") for c in plan.codes], encoding)
+        try:
+            export._write_rows(conn, query, plan, maskers, writer)
+        finally:
+            writer.close()
+    return path.read_bytes()
+
+
+def test_the_server_refuses_what_gbk_cannot_encode_and_reads_on(
+    platform: Platform, tmp_path: Path
+) -> None:
+    """A value GBK cannot encode stops the server's path (the chunk path then names the row
+    and item), and the transaction reads on."""
+    table = _pool(platform)
+    item = GrantedItem(_code("string", SensitivityKind.NONE, MaskLevel.RAW), MaskLevel.RAW, "none")
+    plan = compile_plan(
+        [
+            item,
+            GrantedItem(
+                _code("text", SensitivityKind.NAME, MaskLevel.MASKED), MaskLevel.MASKED, "name"
+            ),
+        ]
+    )
+    with platform.db.read() as conn:
+        wanted = export._copy_selected(conn, table, plan)
+        if wanted is None:
+            assert conn.dialect.name == "sqlite"
+            return
+        query = select(*wanted).where(table.c._deleted.is_(False)).order_by(table.c._row_id)
+        writer = CsvWriter(
+            tmp_path / "g.csv", [OutColumn(c, "string") for c in plan.codes], CsvEncoding.GBK
+        )
+        try:
+            with pytest.raises(export._NotEncodable):
+                export._copy_rows(conn, query, writer)
+        finally:
+            writer.close()
+        assert conn.execute(select(table.c._row_id).limit(1)).scalar() == 1
+
+
+def _lf_to_crlf(data: bytes) -> tuple[bytes, int]:
+    """The reference: a byte at a time, LF outside quotes becomes CRLF."""
+    out, rows, inside = bytearray(), 0, False
+    for b in data:
+        if b == ord('"'):
+            inside = not inside
+        if b == ord("\n") and not inside:
+            out += b"\r"
+            rows += 1
+        out.append(b)
+    return bytes(out), rows
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"a,b\n", b'"x\ny",z\n"a""b",\n', b'q,"\r\n",\n"""",1\n', b'"\n\n"\n\n'],
+)
+def test_crlf_csv_ends_rows_as_csv_writer_wherever_the_data_is_cut(data: bytes) -> None:
+    whole, rows, quoted = crlf_csv(data)
+    assert (whole, rows, quoted) == (*_lf_to_crlf(data), False)
+    for cut in range(len(data) + 1):
+        head, n1, inside = crlf_csv(data[:cut])
+        tail, n2, end = crlf_csv(data[cut:], inside)
+        assert (head + tail, n1 + n2, end) == (whole, rows, quoted)
+
+
+# The real job, by the server's CSV ---------------------------------------------------------
+SQL_LEVELS = {  # every item masked in SQL or plain: a PostgreSQL pool's CSV is the server's
+    "name": "masked",
+    "id_card": "masked",
+    "birth_date": "raw",
+    "mobile": "masked",
+    "address": "masked",
+    "email": "masked",
+}
+ADVERSARIAL: list[dict[str, Any]] = [  # (values the pool's validation lets in)
+    {"name": " 前后 ", "address": "  江苏省宿迁市宿城区 ", "email": "a@b.cn"},
+    {"name": '"引号"', "address": '宿迁市宿城区"幸福",街道\r\n2号', "email": "x.y@z.cn"},
+    {"name": "a,b", "address": "", "email": "", "mobile": ""},
+    {"name": "王\n五", "address": "某县", "mobile": "13900001111"},
+    {"name": "赵六\r", "address": "内蒙古某旗\r", "email": "q@e.cn"},
+    {"name": "欧阳", "address": "某县,某区\n"},
+]
+
+
+@pytest.fixture
+def copies(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The row counts the server's CSV path wrote."""
+    written: list[int] = []
+    copy_rows = export._copy_rows
+
+    def spy(conn: Any, query: Any, writer: CsvWriter) -> int:
+        rows = int(copy_rows(conn, query, writer))
+        written.append(rows)
+        return rows
+
+    monkeypatch.setattr(export, "_copy_rows", spy)
+    return written
+
+
+@pytest.mark.req("SQ-18", "SQ-26")
+@pytest.mark.parametrize("address", ["masked", "raw"])
+@pytest.mark.parametrize("encoding", [None, "utf-8-bom", "gbk"])
+def test_the_job_by_the_servers_csv_writes_the_python_paths_bytes(
+    demo_platform: Any,
+    python_only: Callable[[], None],
+    copies: list[int],
+    encoding: str | None,
+    address: str,
+) -> None:
+    """The whole job (audited, digested, manifest) on a pool of every item the server masks
+    (or keeps raw: quotes, commas and line breaks kept), against the plain Python path."""
+    rows = [*ROWS, *_with_ids(TRICKY), *_with_ids(ADVERSARIAL, start=600)]
+    d = files_delivery(City(demo_platform), rows=rows)
+    d.set_grant(items={**SQL_LEVELS, "address": address})
+    fast = _export_bytes(d, "csv", encoding)
+    job = _last_job(d)
+    pg = d.platform.db.engine.dialect.name == "postgresql"
+    loaded = len(ROWS) + 1 + len(ADVERSARIAL)  # (the pool refuses two of TRICKY's rows)
+    assert copies == ([loaded] if pg else [])
+    python_only()
+    copies.clear()
+    assert _export_bytes(d, "csv", encoding) == fast
+    slow = _last_job(d)
+    assert not copies
+    assert (
+        (job.rows, job.size, job.sha256)
+        == (slow.rows, slow.size, slow.sha256)
+        == (
+            loaded,
+            len(fast),
+            hashlib.sha256(fast).hexdigest(),
+        )
+    )
+    assert job.manifest is not None and job.manifest["rows"] == loaded
+    if address == "raw":  # a line break inside a quoted value, a quote doubled
+        assert (
+            fast.count(b"\r\n") > loaded + 1
+            and '"宿迁市宿城区""幸福"",'.encode("gbk" if encoding == "gbk" else "utf-8") in fast
+        )
+
+
+def _last_job(d: Delivery) -> export.ExportJob:
+    with d.platform.db.read() as conn:
+        return export.jobs_of(conn, d.client.department_id or "", limit=1)[0]
+
+
+@pytest.mark.req("SQ-18")
+def test_gbk_refusal_by_the_servers_csv_names_the_row_and_item_as_the_python_path(
+    demo_platform: Any, python_only: Callable[[], None], copies: list[int]
+) -> None:
+    outside: list[dict[str, Any]] = [dict(ROWS[1], name="𠀀三")]  # outside GBK
+    rows = [*ROWS, *_with_ids(outside, start=700)]
+    d = files_delivery(City(demo_platform), rows=rows)
+    d.set_grant(items=SQL_LEVELS)
+    first = _refused(d)
+    assert copies == []  # attempted on PostgreSQL, refused: no count returned
+    python_only()
+    assert _refused(d) == first
+    assert not list(d.platform.settings.exports_dir.glob("*.csv"))
+
+
+def _refused(d: Delivery) -> tuple[str | None, str | None]:
+    done = export.request_export(
+        d.platform,
+        d.grant_id,
+        fmt="csv",
+        encoding="gbk",
+        items=None,
+        call=HEADERS,
+        actor=d.client,
+        enqueue=inline(d.platform),
+    )
+    job = export.job_for(d.platform, done.job.id, actor=d.client)
+    assert job.state is export.JobState.FAILED
+    return job.error_code, job.error
+
+
+@pytest.mark.parametrize(
+    ("levels", "items"),
+    [
+        ({**SQL_LEVELS, "email": "pseudonym"}, None),  # a keyed HMAC: Python's
+        (SQL_LEVELS, ("name",)),  # one item: csv.writer quotes an empty value alone
+    ],
+)
+def test_a_plan_the_server_cannot_write_goes_a_chunk_at_a_time(
+    demo_platform: Any,
+    copies: list[int],
+    levels: dict[str, str],
+    items: tuple[str, ...] | None,
+) -> None:
+    d = files_delivery(City(demo_platform))
+    d.set_grant(items=levels)
+    done = export.request_export(
+        d.platform,
+        d.grant_id,
+        fmt="csv",
+        encoding=None,
+        items=items,
+        call=HEADERS,
+        actor=d.client,
+        enqueue=inline(d.platform),
+    )
+    job = export.job_for(d.platform, done.job.id, actor=d.client)
+    assert job.state is export.JobState.DONE and job.rows == len(ROWS)
+    assert copies == []
