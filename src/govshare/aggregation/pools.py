@@ -17,12 +17,13 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    ColumnElement,
     Date,
     DateTime,
     Dialect,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    func,
     insert,
     select,
     text,
@@ -198,18 +200,52 @@ _POOL_CACHE_MAX = 1024
 _pools_by_row: dict[tuple[Any, ...], Pool] = {}
 
 
+class PoolRow(NamedTuple):
+    """A ``data_pool`` row as ``_pool`` reads it (and the cache key of its ``Pool``)."""
+
+    id: str
+    resource_id: str
+    generation: int
+    table_name: str
+    version_no: int
+    columns: str
+    key_columns: str
+    active: bool
+
+
+def pool_of_row(row: PoolRow | tuple[Any, ...]) -> Pool:
+    """The ``Pool`` of a row (parsed once per distinct row)."""
+    pool = _pools_by_row.get(row)
+    if pool is None:
+        if len(_pools_by_row) >= _POOL_CACHE_MAX:
+            _pools_by_row.clear()
+        pool = _pools_by_row[row] = _pool(row)
+    return pool
+
+
+def serving_pool_id(resource_id: ColumnElement[Any], version_no: ColumnElement[Any]) -> Any:
+    """The id of the pool that serves ``version_no`` of a resource, in SQL, to be read in
+    another statement (the delivery grant's): ``pool_for_version``'s rule, the oldest
+    generation whose newest served version is at least ``version_no``, else the newest.
+    (The outer values appear in WHERE clauses only: SQLite resolves no outer column in a
+    subquery's ORDER BY.)"""
+
+    def first(serving: bool, order: Any) -> Any:
+        candidate = data_pool.alias("candidate")
+        query = select(candidate.c.id).where(candidate.c.resource_id == resource_id)
+        if serving:
+            query = query.where(candidate.c.version_no >= version_no)
+        return query.order_by(order(candidate.c.generation)).limit(1).scalar_subquery()
+
+    return func.coalesce(
+        first(True, lambda g: g.asc()), first(False, lambda g: g.desc()), type_=String()
+    )
+
+
 def pools_of(conn: Any, resource_id: str) -> list[Pool]:
     """A resource's pools, newest generation first (read on every call; each distinct
     row is parsed once)."""
-    out = []
-    for row in _POOLS_OF.all(conn, {"resource_id": resource_id}):
-        pool = _pools_by_row.get(row)
-        if pool is None:
-            if len(_pools_by_row) >= _POOL_CACHE_MAX:
-                _pools_by_row.clear()
-            pool = _pools_by_row[row] = _pool(row)
-        out.append(pool)
-    return out
+    return [pool_of_row(row) for row in _POOLS_OF.all(conn, {"resource_id": resource_id})]
 
 
 def active_pool(conn: Any, resource_id: str) -> Pool | None:

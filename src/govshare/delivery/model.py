@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 
 class MaskLevel(StrEnum):
@@ -57,6 +58,7 @@ class GrantView:
     replacement_code: str | None  # the resource that replaces a retiring one
     calls_today: int  # authorised calls so far today (Asia/Shanghai day), all modes
     client_system_client_id: str | None = None  # OAuth client id of the named client system
+    pool: Any = None  # the aggregation Pool serving the grant's version, read with the grant
 
     def item(self, code: str) -> GrantedItem | None:
         return next((i for i in self.items if i.code == code), None)

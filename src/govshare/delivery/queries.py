@@ -17,7 +17,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Date, String, Table, bindparam, func, or_, select
 
-from govshare.aggregation.pools import Pool, pools_of
+from govshare.aggregation.pools import Pool, PoolRow, pool_of_row, pools_of, serving_pool_id
+from govshare.aggregation.tables import data_pool
 from govshare.catalog.tables import data_item, resource, resource_version
 from govshare.delivery.masking import level_of
 from govshare.delivery.model import GrantedItem, GrantView
@@ -68,6 +69,7 @@ def _grant_statement() -> Any:
     """One statement for the call's grant, built once (the hot path binds three values)."""
     replacement = resource.alias()
     caller = client_system.alias()
+    serving = data_pool.alias("serving")  # the grant's pool, read in the same statement
     calls_today = (
         select(func.coalesce(func.sum(delivery_call_stat.c.calls), 0))
         .where(delivery_call_stat.c.grant_id == share_grant.c.id)
@@ -112,11 +114,17 @@ def _grant_statement() -> Any:
             caller.c.name.label("caller_name"),
             caller.c.department_id.label("caller_department_id"),
             caller.c.active.label("caller_active"),
+            *[serving.c[name].label(f"pool_{name}") for name in PoolRow._fields],
         )
         .select_from(share_grant)
         .join(resource, resource.c.id == share_grant.c.resource_id)
         .join(resource_version, resource_version.c.id == share_grant.c.version_id)
         .outerjoin(replacement, replacement.c.id == resource.c.replacement_resource_id)
+        .outerjoin(
+            serving,
+            serving.c.id
+            == serving_pool_id(share_grant.c.resource_id, resource_version.c.version_no),
+        )
         .outerjoin(  # the calling system, when the caller is a verified token (one read)
             caller, caller.c.client_id == bindparam("caller", type_=String())
         )
@@ -125,6 +133,7 @@ def _grant_statement() -> Any:
 
 
 _GRANT = Prepared(_grant_statement())
+_POOL_AT = -len(PoolRow._fields)  # the serving pool's columns end the grant's row
 
 
 _PARSED_MAX = 4096
@@ -211,6 +220,7 @@ def _grant_view(conn: Connection, row: Any) -> GrantView:
         replacement_code=row.replacement_code or row.resource_replacement_code,
         calls_today=int(row.calls_today or 0),
         client_system_client_id=row.client_system_client_id,
+        pool=None if row.pool_id is None else pool_of_row(PoolRow(*row[_POOL_AT:])),
     )
 
 

@@ -7,12 +7,15 @@ import json
 from typing import Any
 
 import pytest
+from sqlalchemy import insert, literal, select
 
+from govshare.aggregation.pools import serving_pool_id
+from govshare.aggregation.tables import data_pool
 from govshare.audit.queries import AuditFilter, list_entries
 from govshare.audit.verify import verify_chain
 from govshare.delivery.masking import pseudonym_key, pseudonymise
 from govshare.delivery.model import VerifyOutcome
-from govshare.delivery.queries import call_stats, error_stats
+from govshare.delivery.queries import call_stats, error_stats, grant_for_call, pool_for_version
 from govshare.delivery.services import lookup, verify
 from govshare.kernel.clock import local_date, utcnow
 from govshare.kernel.errors import DomainError
@@ -137,3 +140,38 @@ def test_call_statistics_count_calls_rows_and_refusals(delivery: Delivery) -> No
     assert (stats["verify"].calls, stats["verify"].rows) == (1, 1)
     assert stats["query"].latency_ms_avg is not None and stats["query"].latency_ms_avg > 0
     assert errors == {"item_not_granted": 1, "key_required": 1}
+
+
+@pytest.mark.req("SZ-19")
+def test_the_grant_statement_reads_the_pool_pool_for_version_would(delivery: Delivery) -> None:
+    """The lookup reads the grant's pool in the grant's own statement
+    (``aggregation.pools.serving_pool_id``): for every version and mix of generations it
+    is the pool ``pool_for_version`` chooses (the oldest generation serving the version,
+    else the newest)."""
+    db, rid = delivery.platform.db, delivery.resource_id
+    with db.read() as conn:
+        loaded = pool_for_version(conn, rid, 1)
+        grant = grant_for_call(conn, delivery.grant_id, local_date(utcnow()))
+    assert loaded is not None and grant is not None and grant.pool == loaded
+    now = utcnow()
+    with db.transaction() as tx:  # more generations, each serving up to some version
+        for generation, served in ((7, 2), (8, 2), (9, 5)):
+            tx.conn.execute(
+                insert(data_pool).values(
+                    id=f"01TESTPOOL{generation:016d}",
+                    resource_id=rid,
+                    generation=generation,
+                    table_name=f"pool_test_g{generation}",
+                    version_no=served,
+                    columns="[]",
+                    key_columns="[]",
+                    active=False,
+                    created_at=now,
+                )
+            )
+    with db.read() as conn:
+        for version in range(0, 8):
+            chosen = conn.execute(select(serving_pool_id(literal(rid), literal(version))))
+            expected = pool_for_version(conn, rid, version)
+            assert expected is not None
+            assert chosen.scalar_one() == expected.id, version

@@ -47,7 +47,8 @@ def normalise_key(key: str | None) -> str:
 def subject(conn: Connection, auth: Authorised, key: str) -> Subject:
     """The pool of the grant's resource version and its key column (身份证号, 统一社会信用代码
     or another identifier item: the pool's unique index)."""
-    pool = pool_for_version(conn, auth.grant.resource_id, auth.grant.version_no)
+    # read with the grant (one statement fewer); a grant view from elsewhere reads it here
+    pool = auth.grant.pool or pool_for_version(conn, auth.grant.resource_id, auth.grant.version_no)
     if pool is None:
         raise errors.no_pool()
     if len(pool.key_columns) != 1:
