@@ -34,7 +34,9 @@ thread per database per process:
   callers keep coming, the writer waits for more, a few of the recent gaps between
   arrivals at a time, in all at most ``max_gather`` seconds (the idea of PostgreSQL's
   ``commit_delay`` / ``commit_siblings``; ``_gather``). A lone caller (recent batches
-  of one) never waits.
+  of one) never waits. The window is 1 ms: on a server with 16 connections a longer one
+  left the event loop idle while the batch it had filled committed (3 ms: the loop busy
+  68 % of the time; 1 ms: 83 %, and 10-15 % more calls).
 - A failed flush fails every future of that batch (the callers see the exception); the
   chain is untouched because the transaction rolled back.
 - Several processes may each run a writer: every flush reads the head under the lock, so
@@ -133,7 +135,7 @@ class GroupCommitWriter:
         *,
         max_batch: int = 1000,
         idle_seconds: float = 5.0,
-        max_gather: float = 0.003,
+        max_gather: float = 0.001,
     ) -> None:
         self._db = weakref.ref(db)  # weak: the writer lives as long as its Database
         self.max_batch = max_batch
