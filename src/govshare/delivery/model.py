@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from govshare.aggregation.pools import Pool
 
 
 class MaskLevel(StrEnum):
@@ -58,7 +61,7 @@ class GrantView:
     replacement_code: str | None  # the resource that replaces a retiring one
     calls_today: int  # authorised calls so far today (Asia/Shanghai day), all modes
     client_system_client_id: str | None = None  # OAuth client id of the named client system
-    pool: Any = None  # the aggregation Pool serving the grant's version, read with the grant
+    pool: Pool | None = None  # the pool serving the grant's version, read with the grant
 
     def item(self, code: str) -> GrantedItem | None:
         return next((i for i in self.items if i.code == code), None)

@@ -74,7 +74,7 @@ def secured(headers: list[tuple[bytes, bytes]], tls: bool) -> list[tuple[bytes, 
     """A response's headers with the headers above added where the response has not set its
     own, and over TLS the HSTS header and ``Secure`` on every cookie."""
     present = {name.lower() for name, _ in headers}
-    headers += [(n, v) for n, v in HEADERS if n not in present]
+    headers = headers + [(n, v) for n, v in HEADERS if n not in present]
     if tls:
         if b"strict-transport-security" not in present:
             headers.append((b"strict-transport-security", HSTS.encode()))
