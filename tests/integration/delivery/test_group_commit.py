@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from govshare.audit import services as audit
 from govshare.audit.group_commit import GroupCommitWriter, PendingEntry, writer_for
 from govshare.audit.model import AuditAction, AuditEntry
+from govshare.audit.services import SQLITE_ROWS_PER_INSERT
 from govshare.audit.tables import audit_entry
 from govshare.audit.verify import verify_chain
 from govshare.kernel.actor import Actor
@@ -76,8 +77,9 @@ def test_concurrent_writers_share_flushes_and_keep_the_chain(platform: Platform)
 
 @pytest.mark.req("NX-33")
 def test_entries_queued_during_a_flush_share_the_next_one(platform: Platform) -> None:
-    """Deterministic: the first flush is held inside its transaction while 50 more entries
-    queue; they must all go out in one further flush, each future resolved."""
+    """Deterministic: the first flush is held inside its transaction while 450 more entries
+    queue; they must all go out in one further flush (on SQLite as three multi-row
+    INSERTs, ``SQLITE_ROWS_PER_INSERT``), each future resolved, the chain intact."""
     writer = GroupCommitWriter(platform.db)
     inside, release = threading.Event(), threading.Event()
 
@@ -89,11 +91,12 @@ def test_entries_queued_during_a_flush_share_the_next_one(platform: Platform) ->
     writer.add_hook(hold)
     first = writer.submit(pending("first", 0))
     assert inside.wait(30)
-    queued: list[Future[AuditEntry]] = [writer.submit(pending("q", i)) for i in range(50)]
+    queued: list[Future[AuditEntry]] = [writer.submit(pending("q", i)) for i in range(450)]
     assert not any(f.done() for f in queued) and not first.done()
     release.set()
     entries = [f.result(30) for f in [first, *queued]]
-    assert [e.seq for e in entries] == list(range(entries[0].seq, entries[0].seq + 51))
+    assert [e.seq for e in entries] == list(range(entries[0].seq, entries[0].seq + 451))
+    assert 2 * SQLITE_ROWS_PER_INSERT < 450
     assert writer.flushes == 2
     assert verify_chain(platform.db, platform.keys).ok
 
