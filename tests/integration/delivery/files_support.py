@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from govshare.aggregation import ingest
 from govshare.catalog.model import DeliveryMode, ShareCategory
-from govshare.delivery.export import run_export
+from govshare.delivery.export import ExportJob, job_for, request_export, run_export
 from govshare.demo.seed import demo_client_secret
 from govshare.identity import queries as identity_queries
 from govshare.jobs.queue import make_queue
@@ -20,7 +20,14 @@ from govshare.platform import Platform
 from govshare.web.app import create_app
 from tests.integration.aggregation.conftest import publish as publish_resource
 from tests.integration.catalog.conftest import City
-from tests.integration.delivery.conftest import ITEMS, ROWS, Delivery, client_actor, grant
+from tests.integration.delivery.conftest import (
+    HEADERS,
+    ITEMS,
+    ROWS,
+    Delivery,
+    client_actor,
+    grant,
+)
 
 ALL_MODES = (
     DeliveryMode.QUERY,
@@ -98,6 +105,27 @@ def inline(platform: Platform) -> Any:
         run_export(platform, job_id)
 
     return enqueue
+
+
+def exported(
+    d: Delivery,
+    fmt: str = "csv",
+    encoding: str | None = None,
+    items: tuple[str, ...] | None = None,
+) -> ExportJob:
+    """An export requested by the grant's client system and run at once: the job as it
+    ended (done, or failed with its error)."""
+    done = request_export(
+        d.platform,
+        d.grant_id,
+        fmt=fmt,
+        encoding=encoding,
+        items=items,
+        call=HEADERS,
+        actor=d.client,
+        enqueue=inline(d.platform),
+    )
+    return job_for(d.platform, done.job.id, actor=d.client)
 
 
 def token(client: TestClient, platform: Platform, name: str = "人社业务系统") -> str:

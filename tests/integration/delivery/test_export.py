@@ -23,7 +23,13 @@ from govshare.kernel.clock import set_clock, utcnow
 from govshare.kernel.errors import DomainError
 from tests.integration.catalog.conftest import City
 from tests.integration.delivery.conftest import HEADERS, ROWS, Delivery
-from tests.integration.delivery.files_support import LEVELS, SECRETS, files_delivery, inline
+from tests.integration.delivery.files_support import (
+    LEVELS,
+    SECRETS,
+    exported,
+    files_delivery,
+    inline,
+)
 
 SENSITIVITY = {
     "name": "name",
@@ -49,17 +55,7 @@ def expected_rows() -> list[dict[str, Any]]:
 
 
 def run(d: Delivery, fmt: str, encoding: str | None = None) -> ExportJob:
-    done = export.request_export(
-        d.platform,
-        d.grant_id,
-        fmt=fmt,
-        encoding=encoding,
-        items=None,
-        call=HEADERS,
-        actor=d.client,
-        enqueue=inline(d.platform),
-    )
-    job = export.job_for(d.platform, done.job.id, actor=d.client)
+    job = exported(d, fmt, encoding)
     assert job.state is JobState.DONE, (job.error_code, job.error)
     return job
 

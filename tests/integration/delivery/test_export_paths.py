@@ -49,8 +49,8 @@ from govshare.delivery.model import GrantedItem, MaskLevel
 from govshare.kernel.masking import SensitivityKind
 from govshare.platform import Platform
 from tests.integration.catalog.conftest import City
-from tests.integration.delivery.conftest import HEADERS, ROWS, Delivery
-from tests.integration.delivery.files_support import files_delivery, inline
+from tests.integration.delivery.conftest import ROWS, Delivery
+from tests.integration.delivery.files_support import exported, files_delivery
 
 KEY = b"p" * 32
 TEXTS: list[Any] = [
@@ -323,17 +323,7 @@ def python_only(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
 
 
 def _export_bytes(d: Delivery, fmt: str, encoding: str | None) -> bytes:
-    done = export.request_export(
-        d.platform,
-        d.grant_id,
-        fmt=fmt,
-        encoding=encoding,
-        items=None,
-        call=HEADERS,
-        actor=d.client,
-        enqueue=inline(d.platform),
-    )
-    job = export.job_for(d.platform, done.job.id, actor=d.client)
+    job = exported(d, fmt, encoding)
     assert job.state is export.JobState.DONE, (job.error_code, job.error)
     assert job.filename
     return (d.platform.settings.exports_dir / job.filename).read_bytes()
@@ -756,17 +746,7 @@ def test_gbk_refusal_by_the_servers_csv_names_the_row_and_item_as_the_python_pat
 
 
 def _refused(d: Delivery) -> tuple[str | None, str | None]:
-    done = export.request_export(
-        d.platform,
-        d.grant_id,
-        fmt="csv",
-        encoding="gbk",
-        items=None,
-        call=HEADERS,
-        actor=d.client,
-        enqueue=inline(d.platform),
-    )
-    job = export.job_for(d.platform, done.job.id, actor=d.client)
+    job = exported(d, "csv", "gbk")
     assert job.state is export.JobState.FAILED
     return job.error_code, job.error
 
@@ -786,16 +766,6 @@ def test_a_plan_the_server_cannot_write_goes_a_chunk_at_a_time(
 ) -> None:
     d = files_delivery(City(demo_platform))
     d.set_grant(items=levels)
-    done = export.request_export(
-        d.platform,
-        d.grant_id,
-        fmt="csv",
-        encoding=None,
-        items=items,
-        call=HEADERS,
-        actor=d.client,
-        enqueue=inline(d.platform),
-    )
-    job = export.job_for(d.platform, done.job.id, actor=d.client)
+    job = exported(d, "csv", items=items)
     assert job.state is export.JobState.DONE and job.rows == len(ROWS)
     assert copies == []

@@ -75,11 +75,11 @@ def test_concurrent_writers_share_flushes_and_keep_the_chain(platform: Platform)
     assert writer.entries == WRITERS * PER_WRITER and writer.flushes <= writer.entries
 
 
-@pytest.mark.req("NX-33")
-def test_entries_queued_during_a_flush_share_the_next_one(platform: Platform) -> None:
-    """Deterministic: the first flush is held inside its transaction while 450 more entries
-    queue; they must all go out in one further flush (on SQLite as three multi-row
-    INSERTs, ``SQLITE_ROWS_PER_INSERT``), each future resolved, the chain intact."""
+def held_writer(
+    platform: Platform, fail: str | None = None
+) -> tuple[GroupCommitWriter, threading.Event, threading.Event]:
+    """A writer whose flush of the entry "first-0" waits inside its transaction (``inside``
+    set) until ``release`` is set, and whose flush of the entry ``fail`` raises."""
     writer = GroupCommitWriter(platform.db)
     inside, release = threading.Event(), threading.Event()
 
@@ -87,8 +87,19 @@ def test_entries_queued_during_a_flush_share_the_next_one(platform: Platform) ->
         if done[0][0].object_id == "first-0":
             inside.set()
             assert release.wait(30)
+        if any(p.object_id == fail for p, _ in done):
+            raise RuntimeError("statistics table unavailable")
 
     writer.add_hook(hold)
+    return writer, inside, release
+
+
+@pytest.mark.req("NX-33")
+def test_entries_queued_during_a_flush_share_the_next_one(platform: Platform) -> None:
+    """Deterministic: the first flush is held inside its transaction while 450 more entries
+    queue; they must all go out in one further flush (on SQLite as three multi-row
+    INSERTs, ``SQLITE_ROWS_PER_INSERT``), each future resolved, the chain intact."""
+    writer, inside, release = held_writer(platform)
     first = writer.submit(pending("first", 0))
     assert inside.wait(30)
     queued: list[Future[AuditEntry]] = [writer.submit(pending("q", i)) for i in range(450)]
@@ -103,16 +114,10 @@ def test_entries_queued_during_a_flush_share_the_next_one(platform: Platform) ->
 
 @pytest.mark.req("NX-33")
 def test_a_failed_flush_fails_its_batch_and_leaves_the_chain_intact(platform: Platform) -> None:
-    writer = GroupCommitWriter(platform.db)
+    writer, _, _ = held_writer(platform, fail="bad-0")
     before = count(platform.db)
     with platform.db.read() as conn:
         head = int(conn.execute(select(func.coalesce(func.max(audit_entry.c.seq), 0))).scalar_one())
-
-    def explode(tx: Transaction, done: Sequence[tuple[PendingEntry, AuditEntry]]) -> None:
-        if any(p.object_id == "bad-0" for p, _ in done):
-            raise RuntimeError("statistics table unavailable")
-
-    writer.add_hook(explode)
     with pytest.raises(RuntimeError):
         writer.append(pending("bad", 0))
     assert count(platform.db) == before  # rolled back with the hook
@@ -149,17 +154,7 @@ def test_coroutines_are_settled_once_per_flush_and_failures_reach_them(
     """``submit_async``: the first flush is held while 30 coroutines' entries queue; the
     next flush settles all 30 with one call into their event loop; a coroutine cancelled
     before its flush is skipped, and a failed flush fails the coroutines of its batch."""
-    writer = GroupCommitWriter(platform.db)
-    inside, release = threading.Event(), threading.Event()
-
-    def hold(tx: Transaction, done: Sequence[tuple[PendingEntry, AuditEntry]]) -> None:
-        if done[0][0].object_id == "first-0":
-            inside.set()
-            assert release.wait(30)
-        if any(p.object_id == "bad-0" for p, _ in done):
-            raise RuntimeError("statistics table unavailable")
-
-    writer.add_hook(hold)
+    writer, inside, release = held_writer(platform, fail="bad-0")
 
     async def run() -> tuple[list[AuditEntry], int, BaseException | None]:
         loop = asyncio.get_running_loop()
