@@ -94,7 +94,7 @@ from govshare.delivery.file_tables import delivery_export_job as job_table
 from govshare.delivery.guard import Authorised, CallRequest, guard_for
 from govshare.delivery.masking import ColumnMasker, MaskPlan, sql_masked
 from govshare.delivery.model import CallHeaders, GrantedItem, MaskLevel
-from govshare.delivery.queries import pool_for_version
+from govshare.delivery.queries import grant_pool, pool_for_version
 from govshare.delivery.receipts import SignedReceipt
 from govshare.identity import queries as identity_queries
 from govshare.kernel.actor import Actor
@@ -263,7 +263,7 @@ def request_export(
         auth = guard.authorise(conn, actor, CallRequest(grant_id, DeliveryMode.BATCH, call, items))
         try:
             f, enc = _format_of(fmt, encoding)
-            if pool_for_version(conn, auth.grant.resource_id, auth.grant.version_no) is None:
+            if grant_pool(conn, auth.grant) is None:
                 raise errors.no_pool()
         except DomainError as exc:
             guard.fail(auth, exc)

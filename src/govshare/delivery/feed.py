@@ -24,7 +24,7 @@ from govshare.catalog.model import DeliveryMode
 from govshare.delivery import errors
 from govshare.delivery.guard import CallRequest, guard_for
 from govshare.delivery.model import CallHeaders
-from govshare.delivery.queries import pool_for_version
+from govshare.delivery.queries import grant_pool
 from govshare.delivery.receipts import SignedReceipt
 from govshare.kernel.actor import Actor
 from govshare.kernel.errors import DomainError, ValidationFailed
@@ -80,7 +80,7 @@ def changes(
                     f"每次最多取{MAX_LIMIT}条变更",
                     f"the limit must be between 1 and {MAX_LIMIT}",
                 )
-            pool = pool_for_version(conn, auth.grant.resource_id, auth.grant.version_no)
+            pool = grant_pool(conn, auth.grant)
             if pool is None:
                 raise errors.no_pool()
             table = pool.table()

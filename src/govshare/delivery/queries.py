@@ -240,6 +240,12 @@ def pool_for_version(conn: Connection, resource_id: str, version_no: int) -> Poo
     return candidates[-1] if candidates else None
 
 
+def grant_pool(conn: Connection, grant: GrantView) -> Pool | None:
+    """The pool serving the grant's version: the one read with the grant (in the call's
+    own read), else ``pool_for_version`` (a grant view built without it)."""
+    return grant.pool or pool_for_version(conn, grant.resource_id, grant.version_no)
+
+
 _finds: dict[tuple[str, tuple[str, ...], tuple[str, ...], int], tuple[Table, Prepared]] = {}
 
 
