@@ -240,6 +240,35 @@ def test_database_refuses_update_and_delete_of_audit_rows(platform: Platform) ->
     assert verify(platform).ok
 
 
+@pytest.mark.req("HB-27", "SQ-24", "NX-33")
+def test_database_refuses_an_entry_that_does_not_extend_the_chain(platform: Platform) -> None:
+    """Without the append lock (a writer that bypassed it), an entry must still link to
+    the one right before it: no second successor of an entry (a fork), no gap, no other
+    genesis. The trigger checks the link only; the hash itself is verification's job."""
+    db = platform.db
+
+    def insert_entry(seq: int, prev_hash: str) -> None:
+        row = rehash(entries[0], seq=seq, prev_hash=prev_hash, object_id=f"forged-{seq}")
+        with db.engine.connect() as conn, conn.begin():
+            conn.execute(insert(audit_entry).values(**row.as_dict() | {"occurred_at": now}))
+
+    def refused(seq: int, prev_hash: str) -> None:
+        with pytest.raises(DBAPIError) as info:
+            insert_entry(seq, prev_hash)
+        assert "must link to the entry before it" in str(info.value)
+
+    now = datetime.now(UTC)
+    entries = append(db, 3)
+    refused(4, entries[1].hash)  # a second successor of entry 2
+    refused(5, entries[2].hash)  # past a gap
+    refused(4, GENESIS_HASH)
+    refused(4, "f" * 64)
+    refused(1, "f" * 64)  # the first entry links to the genesis (checked before the key)
+    assert chain(db) == entries
+    insert_entry(4, entries[2].hash)  # the one link the check admits
+    assert [e.seq for e in chain(db)] == [1, 2, 3, 4]
+
+
 @pytest.mark.req("HB-27", "SQ-24")
 def test_after_a_purge_remaining_rows_and_the_archive_record_are_protected(
     platform: Platform, moved_clock: None

@@ -21,6 +21,7 @@ import orjson
 import pytest
 from alembic import command
 from sqlalchemy import Connection, delete, insert, inspect, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from govshare.audit import services
 from govshare.audit.group_commit import GroupCommitWriter, PendingEntry
@@ -298,6 +299,49 @@ def test_upgrading_a_version_1_database_keeps_its_chain_verifiable(
 
         with pytest.raises(RuntimeError, match="hash version 2"):
             command.downgrade(cfg, "0011")  # would strand the version 2 entry
+    finally:
+        db.dispose()
+
+
+@pytest.mark.req("HB-27", "NX-33")
+def test_migration_0014_trades_the_unique_hashes_for_the_link_check(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Down to 0013 (UNIQUE prev_hash and hash) with a chain in it, then up again: the
+    constraints are gone, the chain still verifies, the append-only triggers survived
+    SQLite's table rebuild, and the link check refuses an entry off the chain."""
+    cfg = alembic_config(database_url)
+    db = Database(database_url)
+    keys = load_or_create_keys(tmp_path / "keys")
+    hashes = {"uq_audit_entry_hash", "uq_audit_entry_prev_hash"}
+
+    def uniques() -> set[str]:
+        with db.engine.connect() as conn:
+            return {str(u["name"]) for u in inspect(conn).get_unique_constraints("audit_entry")}
+
+    try:
+        command.downgrade(cfg, "0013")
+        assert hashes <= uniques()
+        with db.transaction() as tx:
+            for i in range(3):
+                services.record(tx, SYSTEM, AuditAction.UPDATE, "x", f"before-{i}")
+        upgrade(database_url)
+        assert not hashes & uniques()
+        with db.transaction() as tx:
+            services.record(tx, SYSTEM, AuditAction.UPDATE, "x", "after")
+        stored = chain(db)
+        report = verify_chain(db, keys)
+        assert report.ok and report.entries == 4, report.problems
+        with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
+            conn.execute(update(audit_entry).values(object_id="forged"))
+        forged = replace(stored[-1], seq=6, object_id="forged")  # past a gap
+        row = forged.as_dict() | {"occurred_at": forged.occurred_at}
+        with (
+            pytest.raises(DBAPIError, match="link to the entry before it"),
+            db.engine.begin() as conn,
+        ):
+            conn.execute(insert(audit_entry).values(**row))
+        assert chain(db) == stored
     finally:
         db.dispose()
 

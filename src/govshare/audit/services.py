@@ -96,7 +96,7 @@ def lock_head_insert(
     """PostgreSQL, when the caller knows the head it last wrote: take the append lock, read
     the head and insert ``rows`` (linked to ``expected``) in ONE round trip. True when the
     head was ``expected``. Otherwise (another writer appended in between) the insert
-    either failed on the unique ``seq`` / ``prev_hash`` or must not stand: the caller
+    either failed on the unique ``seq`` or the link check, or must not stand: the caller
     rolls back and links again from the real head (``lock_and_head``)."""
     dbapi: Any = tx.conn.connection.driver_connection
     with dbapi.cursor() as lock, dbapi.cursor() as head, dbapi.cursor() as ins:

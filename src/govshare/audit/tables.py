@@ -22,9 +22,9 @@ audit_entry = Table(
     Column("purpose", String(500)),
     Column("case_no", String(100)),
     Column("details", Text, nullable=False),
-    # unique prev_hash: two entries can never claim the same predecessor (no fork)
-    Column("prev_hash", String(64), nullable=False, unique=True),
-    Column("hash", String(64), nullable=False, unique=True),
+    # every entry links to the one before it (no fork, no gap): the link triggers below
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
     # the encoding the hash covers (audit.model): 1 before migration 0012, 2 since
     Column("hash_version", SmallInteger, nullable=False, server_default="1"),
 )
@@ -102,9 +102,54 @@ POSTGRES_TRIGGERS = [
     ],
 ]
 
+# The link check (migration 0014): an entry's prev_hash must be the hash of the entry
+# before it (seq - 1), or, when that one was purged, the archive's anchor at seq - 1, or
+# for seq 1 the genesis (64 zeros, ``audit.model.GENESIS_HASH``). With seq the primary
+# key, no entry can get a second successor (a fork) and none can be inserted past a gap,
+# even by a writer that bypassed the append lock. UNIQUE constraints on prev_hash and
+# hash guarded against forks before 0014: their random keys cost every append two
+# B-tree leaves far apart, most of the pages a flush wrote.
+SQLITE_LINK_TRIGGERS = [
+    """CREATE TRIGGER audit_entry_linked BEFORE INSERT ON audit_entry
+    WHEN NEW.prev_hash IS NOT (
+      SELECT h FROM (
+        SELECT hash AS h FROM audit_entry WHERE seq = NEW.seq - 1
+        UNION ALL SELECT last_hash FROM audit_archive WHERE upto_seq = NEW.seq - 1
+        UNION ALL SELECT '0000000000000000000000000000000000000000000000000000000000000000'
+          WHERE NEW.seq = 1
+      ) LIMIT 1)
+    BEGIN SELECT RAISE(ABORT, 'audit_entry must link to the entry before it'); END"""
+]
+POSTGRES_LINK_TRIGGERS = [
+    """CREATE OR REPLACE FUNCTION govshare_audit_linked() RETURNS trigger AS $$
+    DECLARE before_hash text;
+    BEGIN
+      SELECT hash INTO before_hash FROM audit_entry WHERE seq = NEW.seq - 1;
+      IF before_hash IS NULL THEN
+        SELECT last_hash INTO before_hash FROM audit_archive WHERE upto_seq = NEW.seq - 1;
+      END IF;
+      IF before_hash IS NULL AND NEW.seq = 1 THEN
+        before_hash := repeat('0', 64);  -- the genesis
+      END IF;
+      IF before_hash IS DISTINCT FROM NEW.prev_hash THEN
+        RAISE EXCEPTION 'audit_entry % must link to the entry before it', NEW.seq
+          USING ERRCODE = 'integrity_constraint_violation';
+      END IF;
+      RETURN NEW;
+    END $$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER audit_entry_linked BEFORE INSERT ON audit_entry
+    FOR EACH ROW EXECUTE FUNCTION govshare_audit_linked()""",
+]
+SQLITE_DROP_LINK_TRIGGERS = ["DROP TRIGGER IF EXISTS audit_entry_linked"]
+POSTGRES_DROP_LINK_TRIGGERS = [
+    "DROP TRIGGER IF EXISTS audit_entry_linked ON audit_entry",
+    "DROP FUNCTION IF EXISTS govshare_audit_linked()",
+]
+
 SQLITE_DROP_TRIGGERS = [
     *[f"DROP TRIGGER IF EXISTS {t}_no_update" for t in APPEND_ONLY_TABLES],
     *[f"DROP TRIGGER IF EXISTS {t}_no_delete" for t in APPEND_ONLY_TABLES],
+    *SQLITE_DROP_LINK_TRIGGERS,
 ]
 POSTGRES_DROP_TRIGGERS = [
     *[f"DROP TRIGGER IF EXISTS {t}_append_only ON {t}" for t in APPEND_ONLY_TABLES],
@@ -119,3 +164,11 @@ def trigger_ddl(dialect: str) -> list[str]:
 
 def drop_trigger_ddl(dialect: str) -> list[str]:
     return POSTGRES_DROP_TRIGGERS if dialect == "postgresql" else SQLITE_DROP_TRIGGERS
+
+
+def link_trigger_ddl(dialect: str) -> list[str]:
+    return POSTGRES_LINK_TRIGGERS if dialect == "postgresql" else SQLITE_LINK_TRIGGERS
+
+
+def drop_link_trigger_ddl(dialect: str) -> list[str]:
+    return POSTGRES_DROP_LINK_TRIGGERS if dialect == "postgresql" else SQLITE_DROP_LINK_TRIGGERS
