@@ -24,7 +24,7 @@ thread per database per process:
 - On PostgreSQL each statement is a round trip, so the writer links the batch to the head
   it wrote last and sends lock, head read and insert in one pipeline. If the head read
   shows that another writer appended in between (the insert then fails on the unique
-  ``seq`` / ``prev_hash``, or is rolled back), the flush is redone from the real head
+  ``seq`` or the chain's link check, or is rolled back), the flush is redone from the real head
   and the writer reads the head first for its next ``GUESS_BACKOFF`` flushes.
 - Gathering: the callers a flush releases come back with their next entries a little
   later (threads within microseconds; a server's event loop one entry per request it
@@ -41,6 +41,10 @@ thread per database per process:
   chain is untouched because the transaction rolled back.
 - Several processes may each run a writer: every flush reads the head under the lock, so
   the chain never forks and ``govshare audit verify`` keeps passing.
+- On SQLite the writer's connection checkpoints the WAL itself, after a flush has
+  released its waiters (at most every ``CHECKPOINT_SECONDS``), instead of SQLite's
+  automatic checkpoint inside the commit of whichever flush took the WAL past 1,000
+  pages, which every caller of that flush waited for.
 
 The thread starts on first use and ends after ``idle_seconds`` without work, returning its
 connection (it starts again on the next submit), so short-lived platforms in tests and CLI
@@ -113,6 +117,8 @@ GAP_FACTOR = 3  # gathering waits up to this many recent gaps between arrivals .
 MIN_GAP = 0.0005  # ... and at least this long (seconds)
 GAP_WEIGHT = 0.2  # the weight of the newest gap in the running mean
 BURST_RATIO = 8  # arrivals closer than a flush / this come in bursts
+CHECKPOINT_SECONDS = 0.1  # how often the writer checkpoints the WAL under load (SQLite)
+SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default, for every other connection
 
 
 def prepare(entry: PendingEntry) -> Fields:
@@ -150,6 +156,7 @@ class GroupCommitWriter:
         self._last_flush_seconds = 0.0  # what the last flush cost besides gathering
         self._head: tuple[int, str] | None = None  # (seq, hash) this writer last wrote
         self._no_guess = 0
+        self._checkpointed = 0.0  # when the writer last checkpointed the WAL (SQLite)
         self.flushes = 0  # how many transactions were committed (for tests and metrics)
         self.entries = 0
 
@@ -275,6 +282,9 @@ class GroupCommitWriter:
         finally:
             if conn is not None:
                 with contextlib.suppress(Exception):
+                    self._checkpoint(conn, now=True)
+                    _restore_checkpoints(conn)
+                with contextlib.suppress(Exception):
                     conn.close()
 
     def _flush(self, conn: Connection | None, batch: list[_Queued]) -> Connection | None:
@@ -292,7 +302,7 @@ class GroupCommitWriter:
             if db is None:
                 raise RuntimeError("the database of this audit writer was closed")
             if conn is None:
-                conn = db.engine.connect()
+                conn = _own_checkpoints(db.engine.connect())
             done = self._optimistic(conn, live) if self._can_guess(conn) else None
             if done is None:
                 tx = Transaction(conn)
@@ -317,7 +327,20 @@ class GroupCommitWriter:
         self.entries += len(done)
         _settle([(q[2], entry) for (_, entry), q in zip(done, live, strict=True)])
         self._last_flush_seconds = time.perf_counter() - started - gathered
+        self._checkpoint(conn)
         return conn
+
+    def _checkpoint(self, conn: Connection, *, now: bool = False) -> None:
+        """On SQLite, copy the WAL into the database (a passive checkpoint) after the
+        waiters were released, at most every ``CHECKPOINT_SECONDS`` (``now``: at once)."""
+        if conn.dialect.name != "sqlite":
+            return
+        moment = time.monotonic()
+        if not now and moment - self._checkpointed < CHECKPOINT_SECONDS:
+            return
+        self._checkpointed = moment
+        driver: Any = conn.connection.driver_connection
+        driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def _can_guess(self, conn: Connection) -> bool:
         """Whether to link the batch to the head this writer last wrote, before the lock
@@ -397,6 +420,24 @@ def _settle_on_loop(pairs: list[tuple[Waiter, Any]]) -> None:
             waiter.set_exception(outcome)
         else:
             waiter.set_result(outcome)
+
+
+def _own_checkpoints(conn: Connection) -> Connection:
+    """The writer's connection checkpoints the WAL itself, after each flush's waiters are
+    released (``GroupCommitWriter._checkpoint``), not inside its commits: SQLite's
+    automatic checkpoint ran in the commit of every flush that took the WAL past
+    ``SQLITE_AUTOCHECKPOINT_PAGES``, and every caller of that flush waited for it."""
+    if conn.dialect.name == "sqlite":
+        driver: Any = conn.connection.driver_connection
+        driver.execute("PRAGMA wal_autocheckpoint=0")
+    return conn
+
+
+def _restore_checkpoints(conn: Connection) -> None:
+    """Back to SQLite's automatic checkpoints before the connection returns to the pool."""
+    if conn.dialect.name == "sqlite" and not conn.invalidated:
+        driver: Any = conn.connection.driver_connection
+        driver.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
 
 
 class _StaleHead(Exception):
