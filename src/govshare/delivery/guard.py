@@ -49,8 +49,13 @@ exports, VERIFY for verification; details: grant, resource, version, items, mode
 masked key and a keyed key reference, end user) through the group-commit writer, waits
 until it is durable, updates the call statistics in the same flush, and returns the entry
 and the signed receipt (SZ-16.4). ``fail(auth, exc)`` records a refusal that happens after
-authorisation (bad key, no data) and raises ``exc``. ``check_subject(auth, key)`` counts
-verifications of one subject per grant per day (``verify_attempts_exceeded``).
+authorisation (bad key, no data) and raises ``exc`` (``refuse`` records it without the
+raise). ``check_subject(auth, key)`` counts verifications of one subject per grant per day
+and raises ``verify_attempts_exceeded`` past the limit, for the caller to record.
+
+``authorise(..., grants=reads)``: the calls of one batch (``delivery.services.batch``)
+share a dict in which the grant read of each grant, day and calling system is kept, so
+that the batch reads each once; every check above still runs for every call.
 """
 
 from __future__ import annotations
@@ -107,6 +112,8 @@ VERIFY_PER_SUBJECT_PER_DAY = 10  # verifications of one subject per grant and da
 PLAN_CACHE_SIZE = 4096  # compiled masking plans kept per process
 
 Observer = Callable[[str, str, str, float], None]  # (grant, mode, "ok" or the code, seconds)
+# a batch's grant reads: (grant id, day, caller's client id) -> (grant, active caller)
+GrantReads = dict[tuple[str, date, str], tuple[GrantView | None, Actor | None]]
 
 
 _DECODED: dict[str, str | None] = {}  # header values decoded recently (end users' names)
@@ -200,18 +207,33 @@ class Guard:
 
     # Authorisation ---------------------------------------------------------------------
     def authorise(
-        self, conn: Connection, caller: Actor | VerifiedClient, request: CallRequest
+        self,
+        conn: Connection,
+        caller: Actor | VerifiedClient,
+        request: CallRequest,
+        *,
+        grants: GrantReads | None = None,
     ) -> Authorised:
         """``caller``: the request's actor, or a verified client-system token whose system
         is read here, in the call's own transaction (401 ``client_revoked`` when it is
-        revoked; like a bad token, that refusal is not recorded against a grant)."""
+        revoked; like a bad token, that refusal is not recorded against a grant).
+
+        ``grants``: the grant reads of the calls authorised before this one in the same
+        read (a batch, ``delivery.services.batch``), by grant, day and caller: calls on one
+        grant by one system read it once. Everything else is checked for every call."""
         started = time.perf_counter()
         asked = request.mode
         mode = asked.value if isinstance(asked, DeliveryMode) else DeliveryMode(asked).value
         day = local_date(utcnow())
         grant: GrantView | None
         if isinstance(caller, VerifiedClient):  # the grant and the caller in one read
-            grant, found = grant_and_caller(conn, request.grant_id, day, caller.client_id)
+            read_key = (request.grant_id, day, caller.client_id)
+            known = grants.get(read_key) if grants is not None else None
+            if known is None:
+                known = grant_and_caller(conn, request.grant_id, day, caller.client_id)
+                if grants is not None:
+                    grants[read_key] = known
+            grant, found = known
             actor = found if found is not None else active_client(conn, caller)
         else:
             actor, grant = caller, None
@@ -324,11 +346,13 @@ class Guard:
             raise errors.rate_limited(limit, wait)
 
     def check_subject(self, auth: Authorised, key: str) -> str:
-        """Count one verification of ``key`` under the grant today; refuse past the daily
-        limit. Returns the key's keyed reference (for the audit entry)."""
+        """Count one verification of ``key`` under the grant today; past the daily limit,
+        raise ``verify_attempts_exceeded`` (the caller records it with ``fail`` or
+        ``refuse``, as any refusal after authorisation). Returns the key's keyed
+        reference (for the audit entry)."""
         ref = key_ref(self.keys, key)
         if not self.subjects.add(f"{auth.grant.id}:{ref}", auth.day, VERIFY_PER_SUBJECT_PER_DAY):
-            self.fail(auth, errors.verify_attempts_exceeded(VERIFY_PER_SUBJECT_PER_DAY))
+            raise errors.verify_attempts_exceeded(VERIFY_PER_SUBJECT_PER_DAY)
         return ref
 
     # Recording -------------------------------------------------------------------------
@@ -375,7 +399,12 @@ class Guard:
 
     def fail(self, auth: Authorised, exc: DomainError) -> NoReturn:
         """Record a refusal after authorisation (the call is not counted) and raise it."""
-        self._release(auth)
+        self.refuse(auth, exc)
+        raise exc
+
+    def refuse(self, auth: Authorised, exc: DomainError) -> None:
+        """``fail`` without the raise (a batch records the refusal and goes on)."""
+        self.release(auth)
         request = CallRequest(
             auth.grant.id,
             auth.mode,
@@ -385,7 +414,6 @@ class Guard:
         self._record_refusal(
             auth.actor, request, auth.mode, auth.day, auth.grant, exc, auth.started
         )
-        raise exc
 
     def submit(
         self,
@@ -445,7 +473,7 @@ class Guard:
                 self.writer.submit_async(pending) if on_loop else self.writer.submit(pending)
             )
         except BaseException:
-            self._release(auth)
+            self.release(auth)
             raise
         return Completion(self, auth, future, codes, keys_digest(keys), rows)
 
@@ -464,7 +492,8 @@ class Guard:
             auth, action=action, keys=keys, rows=rows, key_kind=key_kind, details=details
         ).result()
 
-    def _release(self, auth: Authorised) -> None:
+    def release(self, auth: Authorised) -> None:
+        """The call is over for this process's quota count (idempotent)."""
         if auth._open[0]:
             auth._open[0] = False
             self.in_flight.release(auth.grant.id)
@@ -488,7 +517,7 @@ class Completion:
         try:
             entry = self.future.result(timeout=timeout)
         finally:
-            self.guard._release(self.auth)
+            self.guard.release(self.auth)
         return entry, self._receipt(entry)
 
     async def wait(self) -> tuple[AuditEntry, SignedReceipt]:
@@ -499,7 +528,7 @@ class Completion:
                 future if isinstance(future, asyncio.Future) else asyncio.wrap_future(future)
             )
         finally:
-            self.guard._release(self.auth)
+            self.guard.release(self.auth)
         return entry, self._receipt(entry)
 
     def _receipt(self, entry: AuditEntry) -> SignedReceipt:

@@ -271,6 +271,45 @@ def find_records(
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
+KEYS_PER_READ = 64  # keys bound in one statement by ``find_by_keys``
+_by_keys: dict[tuple[str, str, tuple[str, ...], int], tuple[Table, Prepared]] = {}
+
+
+def find_by_keys(
+    conn: Connection,
+    pool: Pool,
+    column: str,
+    keys: list[str],
+    columns: tuple[str, ...],
+    limit: int = 100,
+) -> dict[str, list[dict[str, Any]]]:
+    """``find_records`` for several values of one key column at once (the calls of one
+    batch, ``delivery.services.batch``): key -> its live records (at most ``limit``; a
+    key with none is absent). One statement per ``KEYS_PER_READ`` distinct keys, built
+    once per pool layout, columns and number of keys."""
+    table = pool.table()
+    wanted = tuple(c for c in columns if c in table.c)
+    out: dict[str, list[dict[str, Any]]] = {}
+    distinct = list(dict.fromkeys(keys))
+    for at in range(0, len(distinct), KEYS_PER_READ):
+        part = distinct[at : at + KEYS_PER_READ]
+        signature = (pool.table_name, column, wanted, len(part))
+        found = _by_keys.get(signature)
+        if found is None or found[0] is not table:
+            marks = [bindparam(f"k{i}", type_=table.c[column].type) for i in range(len(part))]
+            stmt = select(table.c[column].label("_key"), *[table.c[c] for c in wanted]).where(
+                table.c._deleted.is_(False), table.c[column].in_(marks)
+            )
+            found = (table, Prepared(stmt))
+            with _finds_lock:
+                _by_keys[signature] = found
+        for row in found[1].tuples(conn, {f"k{i}": k for i, k in enumerate(part)}):
+            records = out.setdefault(row[0], [])
+            if len(records) < limit:
+                records.append(dict(zip(wanted, row[1:], strict=True)))
+    return out
+
+
 # Statistics -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DayStat:

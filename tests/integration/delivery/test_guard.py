@@ -191,6 +191,8 @@ def test_one_subject_cannot_be_verified_over_and_over(delivery: Delivery) -> Non
     assert (e.code, e.status) == ("verify_attempts_exceeded", 429)
     assert check(delivery, key=P2).results  # another subject is fine
     assert "13812345678" not in str(denials(delivery))
+    # recorded once (it was recorded twice: by the limit check and by the call)
+    assert [d["code"] for d in denials(delivery)] == ["verify_attempts_exceeded"]
 
 
 @pytest.mark.req("HB-26")

@@ -3,16 +3,17 @@ at its granted level (NX-12 least-necessary fields, SZ-16.4 receipt per call).""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from govshare.audit.model import AuditAction
 from govshare.catalog.model import DeliveryMode
-from govshare.delivery.guard import CallRequest, Completion, guard_for
+from govshare.delivery.guard import Authorised, CallRequest, Completion, GrantReads, guard_for
 from govshare.delivery.model import CallHeaders
-from govshare.delivery.queries import find_records
 from govshare.delivery.receipts import SignedReceipt
-from govshare.delivery.services.common import normalise_key, subject
+from govshare.delivery.services.batch import TurnBatcher, batcher_for, fail_started, records_of
+from govshare.delivery.services.common import Subject, normalise_key, subject
 from govshare.identity.model import VerifiedClient
 from govshare.kernel.actor import Actor
 from govshare.kernel.errors import DomainError
@@ -33,6 +34,74 @@ class LookupResult:
     headers: dict[str, str]  # receipt, deprecation / sunset
 
 
+@dataclass(frozen=True)
+class LookupCall:
+    grant_id: str
+    key: str | None
+    items: tuple[str, ...] | None
+    call: CallHeaders
+    actor: Actor | VerifiedClient
+
+
+Started = tuple[list[dict[str, Any]], Completion]  # the masked records, the queued audit
+
+
+def _start_many(
+    platform: Platform, calls: Sequence[LookupCall], on_loop: bool = False
+) -> list[Started | BaseException]:
+    """Start ``calls`` in one read (``services.batch``): each authorised on its own,
+    the records of the authorised ones read together, each masked and audited on its
+    own. One outcome per call, in order."""
+    guard = guard_for(platform)
+    out: list[Started | BaseException | None] = [None] * len(calls)
+    ready: list[tuple[int, Authorised, Subject]] = []
+    found: list[list[dict[str, Any]]] = []
+    try:
+        with platform.db.read(snapshot=False) as conn:
+            grants: GrantReads = {}
+            for i, c in enumerate(calls):
+                request = CallRequest(c.grant_id, DeliveryMode.QUERY, c.call, c.items)
+                try:
+                    auth = guard.authorise(conn, c.actor, request, grants=grants)
+                except DomainError as exc:  # refused (and recorded)
+                    out[i] = exc
+                    continue
+                try:
+                    subj = subject(conn, auth, normalise_key(c.key))
+                except DomainError as exc:
+                    out[i] = exc
+                    guard.refuse(auth, exc)
+                    continue
+                except Exception:
+                    guard.release(auth)
+                    raise
+                ready.append((i, auth, subj))
+            found = records_of(
+                conn, [(subj, auth.plan.codes) for _, auth, subj in ready], MAX_RECORDS
+            )
+    except Exception as exc:  # the read failed (its connection is dropped): so do the calls
+        fail_started(guard, out, [auth for _, auth, _ in ready], exc)
+        ready = []
+    for (i, auth, subj), rows in zip(ready, found, strict=True):
+        try:
+            records = [auth.plan.apply(r) for r in rows]
+            out[i] = (
+                records,
+                guard.submit(
+                    auth,
+                    action=AuditAction.QUERY,
+                    keys=[subj.key],
+                    rows=len(records),
+                    key_kind=subj.kind,
+                    on_loop=on_loop,
+                ),
+            )
+        except Exception as exc:
+            guard.release(auth)
+            out[i] = exc
+    return [o if o is not None else RuntimeError("call not started") for o in out]
+
+
 def _start(
     platform: Platform,
     grant_id: str,
@@ -40,26 +109,11 @@ def _start(
     items: tuple[str, ...] | None,
     call: CallHeaders,
     actor: Actor | VerifiedClient,
-    on_loop: bool = False,
-) -> tuple[list[dict[str, Any]], Completion]:
-    guard = guard_for(platform)
-    with platform.db.read(snapshot=False) as conn:
-        auth = guard.authorise(conn, actor, CallRequest(grant_id, DeliveryMode.QUERY, call, items))
-        try:
-            subj = subject(conn, auth, normalise_key(key))
-            rows = find_records(conn, subj.pool, subj.where(), auth.plan.codes, MAX_RECORDS)
-        except DomainError as exc:
-            guard.fail(auth, exc)
-    records = [auth.plan.apply(r) for r in rows]
-    done = guard.submit(
-        auth,
-        action=AuditAction.QUERY,
-        keys=[subj.key],
-        rows=len(records),
-        key_kind=subj.kind,
-        on_loop=on_loop,
-    )
-    return records, done
+) -> Started:
+    outcome = _start_many(platform, [LookupCall(grant_id, key, items, call, actor)])[0]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
 def _result(
@@ -102,8 +156,17 @@ async def lookup_async(
     call: CallHeaders,
     actor: Actor | VerifiedClient,
 ) -> LookupResult:
-    """``lookup`` on an event loop: the same steps; the wait for the durable audit entry
-    (group commit) holds no thread."""
-    records, done = _start(platform, grant_id, key, items, call, actor, on_loop=True)
+    """``lookup`` on an event loop: the same steps, started together with the other calls
+    of the loop's turn (``services.batch``); the wait for the durable audit entry (group
+    commit) holds no thread."""
+    records, done = await _batcher(platform).call(LookupCall(grant_id, key, items, call, actor))
     _, receipt = await done.wait()
     return _result(records, done, receipt)
+
+
+def _batcher(platform: Platform) -> TurnBatcher[LookupCall, Started]:
+    return batcher_for(
+        platform,
+        "lookup",
+        lambda p, calls: _start_many(p, calls, on_loop=True),
+    )

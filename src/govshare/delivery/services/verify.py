@@ -6,20 +6,30 @@ audited (VERIFY) without the claimed values."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import Connection
+
 from govshare.audit.model import AuditAction
 from govshare.catalog.model import DeliveryMode
 from govshare.delivery import errors
-from govshare.delivery.guard import CallRequest, Completion, guard_for
+from govshare.delivery.guard import (
+    Authorised,
+    CallRequest,
+    Completion,
+    GrantReads,
+    Guard,
+    guard_for,
+)
 from govshare.delivery.masking import plain
 from govshare.delivery.model import CallHeaders, MaskLevel, VerifyOutcome
-from govshare.delivery.queries import find_records
 from govshare.delivery.receipts import SignedReceipt
-from govshare.delivery.services.common import normalise_key, subject
+from govshare.delivery.services.batch import TurnBatcher, batcher_for, fail_started, records_of
+from govshare.delivery.services.common import Subject, normalise_key, subject
 from govshare.identity.model import VerifiedClient
 from govshare.kernel.actor import Actor
 from govshare.kernel.errors import DomainError
@@ -60,36 +70,35 @@ def _same(stored: Any, claimed: Any) -> bool:
     return str(stored).strip().upper() == str(claimed).strip().upper()
 
 
-def _start(
-    platform: Platform,
-    grant_id: str,
-    key: str | None,
-    claims: dict[str, Any],
-    call: CallHeaders,
-    actor: Actor | VerifiedClient,
-    on_loop: bool = False,
-) -> tuple[dict[str, VerifyOutcome], Completion]:
-    guard = guard_for(platform)
-    codes = tuple(claims)
-    with platform.db.read(snapshot=False) as conn:
-        auth = guard.authorise(
-            conn, actor, CallRequest(grant_id, DeliveryMode.VERIFY, call, codes or None)
-        )
-        try:
-            if not claims:
-                raise errors.claims_required()
-            hidden = [i.code for i in auth.items if i.level is MaskLevel.SUPPRESSED]
-            if hidden:  # a suppressed item is not disclosed, not even as match / mismatch
-                raise errors.item_not_granted(hidden)
-            if len(claims) > MAX_CLAIMS or any(
-                v is None or len(str(v)) > CLAIM_MAX for v in claims.values()
-            ):
-                raise errors.claims_invalid()
-            subj = subject(conn, auth, normalise_key(key))
-            guard.check_subject(auth, subj.key)
-            rows = find_records(conn, subj.pool, subj.where(), codes, 2)
-        except DomainError as exc:
-            guard.fail(auth, exc)
+@dataclass(frozen=True)
+class VerifyCall:
+    grant_id: str
+    key: str | None
+    claims: dict[str, Any]
+    call: CallHeaders
+    actor: Actor | VerifiedClient
+
+
+Started = tuple[dict[str, VerifyOutcome], Completion]  # the outcomes, the queued audit
+
+
+def _checked(guard: Guard, conn: Connection, auth: Authorised, c: VerifyCall) -> Subject:
+    """The call's claims checked, its subject found and counted (refusals raise)."""
+    if not c.claims:
+        raise errors.claims_required()
+    hidden = [i.code for i in auth.items if i.level is MaskLevel.SUPPRESSED]
+    if hidden:  # a suppressed item is not disclosed, not even as match / mismatch
+        raise errors.item_not_granted(hidden)
+    if len(c.claims) > MAX_CLAIMS or any(
+        v is None or len(str(v)) > CLAIM_MAX for v in c.claims.values()
+    ):
+        raise errors.claims_invalid()
+    subj = subject(conn, auth, normalise_key(c.key))
+    guard.check_subject(auth, subj.key)
+    return subj
+
+
+def _outcomes(claims: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, VerifyOutcome]:
     results: dict[str, VerifyOutcome] = {}
     for code, claimed in claims.items():
         stored = rows[0].get(code) if len(rows) == 1 else None
@@ -99,17 +108,78 @@ def _start(
             results[code] = (
                 VerifyOutcome.MATCH if _same(stored, claimed) else VerifyOutcome.MISMATCH
             )
-    done = guard.submit(
-        auth,
-        action=AuditAction.VERIFY,
-        keys=[subj.key],
-        rows=len(rows),
-        key_kind=subj.kind,
-        # a list, not a mapping: audit details mask mapping keys named like "mobile"
-        details={"outcomes": [[c, r.value] for c, r in results.items()]},
-        on_loop=on_loop,
-    )
-    return results, done
+    return results
+
+
+def _start_many(
+    platform: Platform, calls: Sequence[VerifyCall], on_loop: bool = False
+) -> list[Started | BaseException]:
+    """Start ``calls`` in one read (``services.batch``), as ``lookup._start_many``: each
+    authorised and checked on its own, the records of the admitted ones read together,
+    each compared and audited on its own. One outcome per call, in order."""
+    guard = guard_for(platform)
+    out: list[Started | BaseException | None] = [None] * len(calls)
+    ready: list[tuple[int, Authorised, Subject]] = []
+    found: list[list[dict[str, Any]]] = []
+    try:
+        with platform.db.read(snapshot=False) as conn:
+            grants: GrantReads = {}
+            for i, c in enumerate(calls):
+                codes = tuple(c.claims)
+                request = CallRequest(c.grant_id, DeliveryMode.VERIFY, c.call, codes or None)
+                try:
+                    auth = guard.authorise(conn, c.actor, request, grants=grants)
+                except DomainError as exc:  # refused (and recorded)
+                    out[i] = exc
+                    continue
+                try:
+                    subj = _checked(guard, conn, auth, c)
+                except DomainError as exc:
+                    out[i] = exc
+                    guard.refuse(auth, exc)
+                    continue
+                except Exception:
+                    guard.release(auth)
+                    raise
+                ready.append((i, auth, subj))
+            found = records_of(conn, [(subj, tuple(calls[i].claims)) for i, _, subj in ready], 2)
+    except Exception as exc:  # the read failed (its connection is dropped): so do the calls
+        fail_started(guard, out, [auth for _, auth, _ in ready], exc)
+        ready = []
+    for (i, auth, subj), rows in zip(ready, found, strict=True):
+        try:
+            results = _outcomes(calls[i].claims, rows)
+            out[i] = (
+                results,
+                guard.submit(
+                    auth,
+                    action=AuditAction.VERIFY,
+                    keys=[subj.key],
+                    rows=len(rows),
+                    key_kind=subj.kind,
+                    # a list, not a mapping: audit details mask mapping keys named like "mobile"
+                    details={"outcomes": [[c, r.value] for c, r in results.items()]},
+                    on_loop=on_loop,
+                ),
+            )
+        except Exception as exc:
+            guard.release(auth)
+            out[i] = exc
+    return [o if o is not None else RuntimeError("call not started") for o in out]
+
+
+def _start(
+    platform: Platform,
+    grant_id: str,
+    key: str | None,
+    claims: dict[str, Any],
+    call: CallHeaders,
+    actor: Actor | VerifiedClient,
+) -> Started:
+    outcome = _start_many(platform, [VerifyCall(grant_id, key, claims, call, actor)])[0]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
 def _result(
@@ -151,7 +221,17 @@ async def verify_async(
     call: CallHeaders,
     actor: Actor | VerifiedClient,
 ) -> VerifyResult:
-    """``verify`` on an event loop (the durable-audit wait holds no thread)."""
-    results, done = _start(platform, grant_id, key, claims, call, actor, on_loop=True)
+    """``verify`` on an event loop, started together with the other calls of the loop's
+    turn (``services.batch``); the durable-audit wait holds no thread."""
+    call_ = VerifyCall(grant_id, key, claims, call, actor)
+    results, done = await _batcher(platform).call(call_)
     _, receipt = await done.wait()
     return _result(results, done, receipt)
+
+
+def _batcher(platform: Platform) -> TurnBatcher[VerifyCall, Started]:
+    return batcher_for(
+        platform,
+        "verify",
+        lambda p, calls: _start_many(p, calls, on_loop=True),
+    )
