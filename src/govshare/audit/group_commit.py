@@ -339,8 +339,9 @@ class GroupCommitWriter:
         if not now and moment - self._checkpointed < CHECKPOINT_SECONDS:
             return
         self._checkpointed = moment
-        driver: Any = conn.connection.driver_connection
-        driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        # the entries are committed: a checkpoint that fails is made good by the next one
+        with contextlib.suppress(Exception):
+            _passive_checkpoint(conn)
 
     def _can_guess(self, conn: Connection) -> bool:
         """Whether to link the batch to the head this writer last wrote, before the lock
@@ -420,6 +421,11 @@ def _settle_on_loop(pairs: list[tuple[Waiter, Any]]) -> None:
             waiter.set_exception(outcome)
         else:
             waiter.set_result(outcome)
+
+
+def _passive_checkpoint(conn: Connection) -> None:
+    driver: Any = conn.connection.driver_connection
+    driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def _own_checkpoints(conn: Connection) -> Connection:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from govshare.audit import group_commit as gc
 from govshare.audit import services as audit
 from govshare.audit.group_commit import GroupCommitWriter, PendingEntry, writer_for
 from govshare.audit.model import AuditAction, AuditEntry
@@ -191,3 +193,58 @@ def test_coroutines_are_settled_once_per_flush_and_failures_reach_them(
         ids = set(conn.execute(select(audit_entry.c.object_id)).scalars())
     assert "gone-0" not in ids and "bad-0" not in ids and "q-29" in ids
     assert verify_chain(platform.db, platform.keys).ok
+
+
+@pytest.mark.req("NX-33")
+def test_the_sqlite_writer_checkpoints_after_its_flushes_and_survives_a_failed_one(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite the writer's own connection checkpoints the WAL after a flush has released
+    its waiters (SQLite's automatic checkpoint is off there, back on in the pool); a
+    checkpoint that fails does not stop the writer."""
+    db = platform.db
+    if db.dialect != "sqlite":
+        pytest.skip("PostgreSQL has no WAL file of the platform's to checkpoint")
+    monkeypatch.setattr(gc, "CHECKPOINT_SECONDS", 0.0)
+    writer = GroupCommitWriter(db, idle_seconds=0.2)
+    done: list[str] = []
+    real = gc._passive_checkpoint
+
+    def counting(conn: Any) -> None:
+        done.append("checkpoint")
+        real(conn)
+
+    monkeypatch.setattr(gc, "_passive_checkpoint", counting)
+    for i in range(3):
+        writer.append(pending("ckpt", i))
+    # the waiter is released before the flush's checkpoint: wait for the third one
+    deadline = time.monotonic() + 5
+    while len(done) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(done) >= 3  # after every flush, with the interval at 0
+    with db.engine.connect() as conn:  # outside a transaction, on the driver itself
+        driver: Any = conn.connection.driver_connection
+        for _ in range(50):  # until the writer's own checkpoint has finished
+            busy, log, copied = driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if not busy:
+                break
+            time.sleep(0.01)
+        assert busy == 0 and log == copied  # nothing left behind in the WAL
+
+    def failing(conn: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(gc, "_passive_checkpoint", failing)
+    running = writer._thread
+    entries = [writer.append(pending("after", i)) for i in range(3)]
+    assert [e.seq for e in entries] == [entries[0].seq + i for i in range(3)]
+    # the same thread goes on (one that died would strand what was queued meanwhile)
+    assert running is not None and writer._thread is running and running.is_alive()
+    assert verify_chain(db, platform.keys).ok
+    thread = writer._thread
+    if thread is not None:
+        thread.join(timeout=5)  # it idles out and returns its connection to the pool
+    with db.engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        (pages,) = driver.execute("PRAGMA wal_autocheckpoint").fetchone()
+        assert pages == gc.SQLITE_AUTOCHECKPOINT_PAGES
