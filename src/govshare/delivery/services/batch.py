@@ -4,7 +4,8 @@ A server's event loop starts the calls whose requests arrived together one after
 other, in one turn of the loop; each would open its own read, read its grant, and read
 its records with a statement of its own (on PostgreSQL, a round trip each, during which
 the loop waits). ``TurnBatcher.call(item)`` queues the call and lets the loop finish the
-turn; then ``start_many`` starts every queued call inside ONE read: the grant of calls on
+turn; then ``start_many`` starts every queued call inside ONE read (``start_calls``, the
+steps lookup and verification share): the grant of calls on
 the same grant by the same system is read once (``Guard.authorise(grants=...)``), and the
 records of all authorised calls on one pool are read with one statement
 (``queries.find_by_keys``). Authorisation, limits, refusals, masking, the audit entry and
@@ -22,13 +23,16 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Connection
 
-from govshare.delivery.guard import Authorised, Guard
+from govshare.delivery.guard import Authorised, CallRequest, GrantReads, Guard, guard_for
 from govshare.delivery.queries import find_by_keys
 from govshare.delivery.services.common import Subject
+from govshare.identity.model import VerifiedClient
+from govshare.kernel.actor import Actor
+from govshare.kernel.errors import DomainError
 from govshare.platform import Platform
 from govshare.storage.engine import Database
 
@@ -119,13 +123,77 @@ def records_of(
     ]
 
 
-def fail_started(
-    guard: Guard, out: list[Any], started: Sequence[Authorised], exc: Exception
-) -> None:
-    """The batch's read failed: the calls authorised so far are released, and every call
-    without an outcome yet (refusals keep theirs) fails with ``exc``."""
-    for auth in started:
-        guard.release(auth)
-    for i, outcome in enumerate(out):
-        if outcome is None:
+class Call(Protocol):
+    """What a batched call carries for ``start_calls``: at least its caller."""
+
+    @property
+    def actor(self) -> Actor | VerifiedClient: ...
+
+
+CallT = TypeVar("CallT", bound=Call)
+
+
+def start_calls(
+    platform: Platform,
+    calls: Sequence[CallT],
+    *,
+    request: Callable[[CallT], CallRequest],
+    admit: Callable[[Guard, Connection, Authorised, CallT], Subject],
+    codes: Callable[[CallT, Authorised], tuple[str, ...]],
+    limit: int,
+    finish: Callable[[Guard, CallT, Authorised, Subject, list[dict[str, Any]]], Out],
+) -> list[Out | BaseException]:
+    """Start ``calls`` in one read, the steps lookup and verification share. In the read:
+    each call authorised (``request``: what it asks of its grant), then ``admit``ted
+    (its own checks after authorisation; returns the subject, or raises the refusal,
+    which is recorded); then the records of every admitted call read together
+    (``codes``: the items it reads, at most ``limit`` records a subject). After the read,
+    ``finish`` answers each admitted call from its records and queues its audit entry.
+    One outcome per call, in order: ``finish``'s result or the exception the call
+    raises. If the read fails, every call without an outcome fails with it, and the
+    calls authorised so far are released (refusals keep their own)."""
+    guard = guard_for(platform)
+    out: list[Out | BaseException | None] = [None] * len(calls)
+    ready: list[tuple[int, Authorised, Subject]] = []
+    found: list[list[dict[str, Any]]] = []
+    try:
+        with platform.db.read(snapshot=False) as conn:
+            grants: GrantReads = {}
+            for i, c in enumerate(calls):
+                try:
+                    auth = guard.authorise(conn, c.actor, request(c), grants=grants)
+                except DomainError as exc:  # refused (and recorded)
+                    out[i] = exc
+                    continue
+                try:
+                    subj = admit(guard, conn, auth, c)
+                except DomainError as exc:
+                    out[i] = exc
+                    guard.refuse(auth, exc)
+                    continue
+                except Exception:
+                    guard.release(auth)
+                    raise
+                ready.append((i, auth, subj))
+            wanted = [(subj, codes(calls[i], auth)) for i, auth, subj in ready]
+            found = records_of(conn, wanted, limit)
+    except Exception as exc:  # the read failed (its connection is dropped): so do the calls
+        for _, auth, _ in ready:
+            guard.release(auth)
+        out = [exc if o is None else o for o in out]
+        ready = []
+    for (i, auth, subj), rows in zip(ready, found, strict=True):
+        try:
+            out[i] = finish(guard, calls[i], auth, subj, rows)
+        except Exception as exc:
+            guard.release(auth)
             out[i] = exc
+    return [o if o is not None else RuntimeError("call not started") for o in out]
+
+
+def only(outcomes: list[Out | BaseException]) -> Out:
+    """The one call's outcome (``start_calls`` for a call alone): its result, or raised."""
+    outcome = outcomes[0]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome

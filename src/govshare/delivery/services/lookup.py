@@ -9,14 +9,13 @@ from typing import Any
 
 from govshare.audit.model import AuditAction
 from govshare.catalog.model import DeliveryMode
-from govshare.delivery.guard import Authorised, CallRequest, Completion, GrantReads, guard_for
+from govshare.delivery.guard import Authorised, CallRequest, Completion, Guard
 from govshare.delivery.model import CallHeaders
 from govshare.delivery.receipts import SignedReceipt
-from govshare.delivery.services.batch import TurnBatcher, batcher_for, fail_started, records_of
+from govshare.delivery.services.batch import TurnBatcher, batcher_for, only, start_calls
 from govshare.delivery.services.common import Subject, normalise_key, subject
 from govshare.identity.model import VerifiedClient
 from govshare.kernel.actor import Actor
-from govshare.kernel.errors import DomainError
 from govshare.platform import Platform
 
 MAX_RECORDS = 100
@@ -49,71 +48,33 @@ Started = tuple[list[dict[str, Any]], Completion]  # the masked records, the que
 def _start_many(
     platform: Platform, calls: Sequence[LookupCall], on_loop: bool = False
 ) -> list[Started | BaseException]:
-    """Start ``calls`` in one read (``services.batch``): each authorised on its own,
+    """Start ``calls`` in one read (``batch.start_calls``): each authorised on its own,
     the records of the authorised ones read together, each masked and audited on its
     own. One outcome per call, in order."""
-    guard = guard_for(platform)
-    out: list[Started | BaseException | None] = [None] * len(calls)
-    ready: list[tuple[int, Authorised, Subject]] = []
-    found: list[list[dict[str, Any]]] = []
-    try:
-        with platform.db.read(snapshot=False) as conn:
-            grants: GrantReads = {}
-            for i, c in enumerate(calls):
-                request = CallRequest(c.grant_id, DeliveryMode.QUERY, c.call, c.items)
-                try:
-                    auth = guard.authorise(conn, c.actor, request, grants=grants)
-                except DomainError as exc:  # refused (and recorded)
-                    out[i] = exc
-                    continue
-                try:
-                    subj = subject(conn, auth, normalise_key(c.key))
-                except DomainError as exc:
-                    out[i] = exc
-                    guard.refuse(auth, exc)
-                    continue
-                except Exception:
-                    guard.release(auth)
-                    raise
-                ready.append((i, auth, subj))
-            found = records_of(
-                conn, [(subj, auth.plan.codes) for _, auth, subj in ready], MAX_RECORDS
-            )
-    except Exception as exc:  # the read failed (its connection is dropped): so do the calls
-        fail_started(guard, out, [auth for _, auth, _ in ready], exc)
-        ready = []
-    for (i, auth, subj), rows in zip(ready, found, strict=True):
-        try:
-            records = [auth.plan.apply(r) for r in rows]
-            out[i] = (
-                records,
-                guard.submit(
-                    auth,
-                    action=AuditAction.QUERY,
-                    keys=[subj.key],
-                    rows=len(records),
-                    key_kind=subj.kind,
-                    on_loop=on_loop,
-                ),
-            )
-        except Exception as exc:
-            guard.release(auth)
-            out[i] = exc
-    return [o if o is not None else RuntimeError("call not started") for o in out]
 
+    def finish(
+        guard: Guard, c: LookupCall, auth: Authorised, subj: Subject, rows: list[dict[str, Any]]
+    ) -> Started:
+        records = [auth.plan.apply(r) for r in rows]
+        done = guard.submit(
+            auth,
+            action=AuditAction.QUERY,
+            keys=[subj.key],
+            rows=len(records),
+            key_kind=subj.kind,
+            on_loop=on_loop,
+        )
+        return records, done
 
-def _start(
-    platform: Platform,
-    grant_id: str,
-    key: str | None,
-    items: tuple[str, ...] | None,
-    call: CallHeaders,
-    actor: Actor | VerifiedClient,
-) -> Started:
-    outcome = _start_many(platform, [LookupCall(grant_id, key, items, call, actor)])[0]
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return outcome
+    return start_calls(
+        platform,
+        calls,
+        request=lambda c: CallRequest(c.grant_id, DeliveryMode.QUERY, c.call, c.items),
+        admit=lambda _guard, conn, auth, c: subject(conn, auth, normalise_key(c.key)),
+        codes=lambda _c, auth: auth.plan.codes,
+        limit=MAX_RECORDS,
+        finish=finish,
+    )
 
 
 def _result(
@@ -142,7 +103,7 @@ def lookup(
     actor: Actor | VerifiedClient,
 ) -> LookupResult:
     """Authorise, read, mask, audit (waits until durable) and receipt one lookup."""
-    records, done = _start(platform, grant_id, key, items, call, actor)
+    records, done = only(_start_many(platform, [LookupCall(grant_id, key, items, call, actor)]))
     _, receipt = done.result()
     return _result(records, done, receipt)
 

@@ -21,18 +21,15 @@ from govshare.delivery.guard import (
     Authorised,
     CallRequest,
     Completion,
-    GrantReads,
     Guard,
-    guard_for,
 )
 from govshare.delivery.masking import plain
 from govshare.delivery.model import CallHeaders, MaskLevel, VerifyOutcome
 from govshare.delivery.receipts import SignedReceipt
-from govshare.delivery.services.batch import TurnBatcher, batcher_for, fail_started, records_of
+from govshare.delivery.services.batch import TurnBatcher, batcher_for, only, start_calls
 from govshare.delivery.services.common import Subject, normalise_key, subject
 from govshare.identity.model import VerifiedClient
 from govshare.kernel.actor import Actor
-from govshare.kernel.errors import DomainError
 from govshare.platform import Platform
 
 MAX_CLAIMS = 50
@@ -114,72 +111,37 @@ def _outcomes(claims: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, V
 def _start_many(
     platform: Platform, calls: Sequence[VerifyCall], on_loop: bool = False
 ) -> list[Started | BaseException]:
-    """Start ``calls`` in one read (``services.batch``), as ``lookup._start_many``: each
-    authorised and checked on its own, the records of the admitted ones read together,
+    """Start ``calls`` in one read (``batch.start_calls``): each authorised and checked
+    on its own, the records of the admitted ones read together (only the items claimed),
     each compared and audited on its own. One outcome per call, in order."""
-    guard = guard_for(platform)
-    out: list[Started | BaseException | None] = [None] * len(calls)
-    ready: list[tuple[int, Authorised, Subject]] = []
-    found: list[list[dict[str, Any]]] = []
-    try:
-        with platform.db.read(snapshot=False) as conn:
-            grants: GrantReads = {}
-            for i, c in enumerate(calls):
-                codes = tuple(c.claims)
-                request = CallRequest(c.grant_id, DeliveryMode.VERIFY, c.call, codes or None)
-                try:
-                    auth = guard.authorise(conn, c.actor, request, grants=grants)
-                except DomainError as exc:  # refused (and recorded)
-                    out[i] = exc
-                    continue
-                try:
-                    subj = _checked(guard, conn, auth, c)
-                except DomainError as exc:
-                    out[i] = exc
-                    guard.refuse(auth, exc)
-                    continue
-                except Exception:
-                    guard.release(auth)
-                    raise
-                ready.append((i, auth, subj))
-            found = records_of(conn, [(subj, tuple(calls[i].claims)) for i, _, subj in ready], 2)
-    except Exception as exc:  # the read failed (its connection is dropped): so do the calls
-        fail_started(guard, out, [auth for _, auth, _ in ready], exc)
-        ready = []
-    for (i, auth, subj), rows in zip(ready, found, strict=True):
-        try:
-            results = _outcomes(calls[i].claims, rows)
-            out[i] = (
-                results,
-                guard.submit(
-                    auth,
-                    action=AuditAction.VERIFY,
-                    keys=[subj.key],
-                    rows=len(rows),
-                    key_kind=subj.kind,
-                    # a list, not a mapping: audit details mask mapping keys named like "mobile"
-                    details={"outcomes": [[c, r.value] for c, r in results.items()]},
-                    on_loop=on_loop,
-                ),
-            )
-        except Exception as exc:
-            guard.release(auth)
-            out[i] = exc
-    return [o if o is not None else RuntimeError("call not started") for o in out]
 
+    def finish(
+        guard: Guard, c: VerifyCall, auth: Authorised, subj: Subject, rows: list[dict[str, Any]]
+    ) -> Started:
+        results = _outcomes(c.claims, rows)
+        done = guard.submit(
+            auth,
+            action=AuditAction.VERIFY,
+            keys=[subj.key],
+            rows=len(rows),
+            key_kind=subj.kind,
+            # a list, not a mapping: audit details mask mapping keys named like "mobile"
+            details={"outcomes": [[code, r.value] for code, r in results.items()]},
+            on_loop=on_loop,
+        )
+        return results, done
 
-def _start(
-    platform: Platform,
-    grant_id: str,
-    key: str | None,
-    claims: dict[str, Any],
-    call: CallHeaders,
-    actor: Actor | VerifiedClient,
-) -> Started:
-    outcome = _start_many(platform, [VerifyCall(grant_id, key, claims, call, actor)])[0]
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return outcome
+    return start_calls(
+        platform,
+        calls,
+        request=lambda c: CallRequest(
+            c.grant_id, DeliveryMode.VERIFY, c.call, tuple(c.claims) or None
+        ),
+        admit=_checked,
+        codes=lambda c, _auth: tuple(c.claims),
+        limit=2,
+        finish=finish,
+    )
 
 
 def _result(
@@ -207,7 +169,7 @@ def verify(
     actor: Actor | VerifiedClient,
 ) -> VerifyResult:
     """Authorise, compare, audit (waits until durable) and receipt one verification."""
-    results, done = _start(platform, grant_id, key, claims, call, actor)
+    results, done = only(_start_many(platform, [VerifyCall(grant_id, key, claims, call, actor)]))
     _, receipt = done.result()
     return _result(results, done, receipt)
 
