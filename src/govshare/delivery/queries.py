@@ -225,9 +225,6 @@ def _grant_view(conn: Connection, row: Any) -> GrantView:
 
 
 # Pools ----------------------------------------------------------------------------------
-_finds_lock = threading.Lock()
-
-
 def pool_for_version(conn: Connection, resource_id: str, version_no: int) -> Pool | None:
     """The pool that serves ``version_no`` of a resource: the oldest generation whose
     newest served version is at least ``version_no`` (a version that only added items is
@@ -246,32 +243,8 @@ def grant_pool(conn: Connection, grant: GrantView) -> Pool | None:
     return grant.pool or pool_for_version(conn, grant.resource_id, grant.version_no)
 
 
-_finds: dict[tuple[str, tuple[str, ...], tuple[str, ...], int], tuple[Table, Prepared]] = {}
-
-
-def find_records(
-    conn: Connection, pool: Pool, key: dict[str, str], columns: tuple[str, ...], limit: int = 100
-) -> list[dict[str, Any]]:
-    """Live (not deleted) records whose key columns equal ``key``, only ``columns`` (the
-    statement is built once per pool layout, columns and limit, and runs ``Prepared``)."""
-    table = pool.table()  # one Table per pool layout (cached by Pool.table)
-    signature = (pool.table_name, tuple(key), columns, limit)
-    found = _finds.get(signature)
-    if found is None or found[0] is not table:
-        wanted = [c for c in columns if c in table.c]
-        stmt = select(*[table.c[c] for c in wanted]).where(table.c._deleted.is_(False))
-        for code in key:
-            stmt = stmt.where(table.c[code] == bindparam(f"k_{code}"))
-        found = (table, Prepared(stmt.limit(limit)))
-        with _finds_lock:
-            _finds[signature] = found
-    prepared = found[1]
-    names = prepared.names
-    rows = prepared.tuples(conn, {f"k_{code}": value for code, value in key.items()})
-    return [dict(zip(names, row, strict=True)) for row in rows]
-
-
 KEYS_PER_READ = 64  # keys bound in one statement by ``find_by_keys``
+_by_keys_lock = threading.Lock()
 _by_keys: dict[tuple[str, str, tuple[str, ...], int], tuple[Table, Prepared]] = {}
 
 
@@ -283,10 +256,11 @@ def find_by_keys(
     columns: tuple[str, ...],
     limit: int = 100,
 ) -> dict[str, list[dict[str, Any]]]:
-    """``find_records`` for several values of one key column at once (the calls of one
-    batch, ``delivery.services.batch``): key -> its live records (at most ``limit``; a
-    key with none is absent). One statement per ``KEYS_PER_READ`` distinct keys, built
-    once per pool layout, columns and number of keys."""
+    """The live (not deleted) records of several values of one key column, only
+    ``columns`` (the calls of one batch, ``delivery.services.batch``): key -> its
+    records (at most ``limit``; a key with none is absent). One statement per
+    ``KEYS_PER_READ`` distinct keys, built once per pool layout, columns and number of
+    keys, and run ``Prepared``."""
     table = pool.table()
     wanted = tuple(c for c in columns if c in table.c)
     out: dict[str, list[dict[str, Any]]] = {}
@@ -301,7 +275,7 @@ def find_by_keys(
                 table.c._deleted.is_(False), table.c[column].in_(marks)
             )
             found = (table, Prepared(stmt))
-            with _finds_lock:
+            with _by_keys_lock:
                 _by_keys[signature] = found
         for row in found[1].tuples(conn, {f"k{i}": k for i, k in enumerate(part)}):
             records = out.setdefault(row[0], [])

@@ -10,6 +10,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from govshare.audit.queries import AuditFilter, list_entries
 from govshare.delivery import guard as guard_module
@@ -181,6 +182,12 @@ def test_records_are_read_for_many_keys_in_bounded_statements(
             conn, grant.pool, "id_card", [P1, NOBODY, P2, P1, P2], codes, limit=100
         )
         assert set(found) == {P1, P2}
+        table = grant.pool.table()
         for key in (P1, P2):
-            one = queries.find_records(conn, grant.pool, {"id_card": key}, codes)
-            assert found[key] == one and len(one) == 1
+            one = conn.execute(  # the same read, written plainly for one key
+                select(*[table.c[c] for c in codes]).where(
+                    table.c.id_card == key, table.c._deleted.is_(False)
+                )
+            ).all()
+            assert found[key] == [dict(zip(codes, row, strict=True)) for row in one]
+            assert len(one) == 1
