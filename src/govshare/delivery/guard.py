@@ -90,7 +90,7 @@ from govshare.delivery.model import (
     Sunset,
 )
 from govshare.delivery.queries import grant_and_caller, grant_for_call
-from govshare.delivery.receipts import Receipt, SignedReceipt, keys_digest, sign
+from govshare.delivery.receipts import Receipt, SignedReceipt, keys_digest, sign, sign_batch
 from govshare.delivery.stats import CallStat, flush_stats
 from govshare.identity.model import VerifiedClient
 from govshare.identity.queries import active_client
@@ -99,6 +99,7 @@ from govshare.kernel.clock import SHANGHAI, iso_utc, local_date, utcnow
 from govshare.kernel.errors import DomainError, Unauthenticated, ValidationFailed
 from govshare.kernel.ids import new_id
 from govshare.kernel.masking import SensitivityKind, mask
+from govshare.kernel.turns import TurnBatcher
 from govshare.platform import Platform
 from govshare.storage.engine import Database
 
@@ -204,6 +205,19 @@ class Guard:
         self.in_flight = InFlight()
         self._plans: dict[tuple[tuple[GrantedItem, ...], bytes | None], MaskPlan] = {}
         self.observe: Observer | None = None
+        # the receipts of the calls whose entries one turn of an event loop saw durable
+        self.signer: TurnBatcher[tuple[Completion, AuditEntry], SignedReceipt] = TurnBatcher(
+            self._sign_many
+        )
+
+    def _sign_many(
+        self, done: Sequence[tuple[Completion, AuditEntry]]
+    ) -> list[SignedReceipt | BaseException]:
+        """Sign the receipts of ``done`` together (one signature per batch, ``receipts``)."""
+        signed = sign_batch(self.keys, [c.unsigned(entry) for c, entry in done])
+        for c, _ in done:
+            c.observed()
+        return list(signed)
 
     # Authorisation ---------------------------------------------------------------------
     def authorise(
@@ -511,17 +525,22 @@ class Completion:
     rows: int
 
     def result(self, timeout: float = 60.0) -> tuple[AuditEntry, SignedReceipt]:
-        """Block until the entry is durable (threads, CLI, workers)."""
+        """Block until the entry is durable (threads, CLI, workers); the receipt is
+        signed alone."""
         if not isinstance(self.future, Future):
             raise TypeError("a call submitted on an event loop is awaited: wait()")
         try:
             entry = self.future.result(timeout=timeout)
         finally:
             self.guard.release(self.auth)
-        return entry, self._receipt(entry)
+        receipt = sign(self.guard.keys, self.unsigned(entry))
+        self.observed()
+        return entry, receipt
 
     async def wait(self) -> tuple[AuditEntry, SignedReceipt]:
-        """Await durability without holding a thread (the HTTP hot path)."""
+        """Await durability without holding a thread (the HTTP hot path); the receipts of
+        the calls that see their entries durable in the same turn are signed together
+        (``Guard.signer``)."""
         future = self.future
         try:
             entry = await (
@@ -529,33 +548,34 @@ class Completion:
             )
         finally:
             self.guard.release(self.auth)
-        return entry, self._receipt(entry)
+        return entry, await self.guard.signer.call((self, entry))
 
-    def _receipt(self, entry: AuditEntry) -> SignedReceipt:
-        auth, guard = self.auth, self.guard
-        grant = auth.grant
-        receipt = sign(
-            guard.keys,
-            Receipt(
-                call_id=auth.call_id,
-                client_id=auth.client.client_id,
-                client_system=auth.client.name,
-                grant_id=grant.id,
-                resource=grant.resource_code,
-                version_no=grant.version_no,
-                items=self.codes,
-                mode=auth.mode,
-                keys_sha256=self.keys_sha256,
-                rows=self.rows,
-                at=iso_utc(entry.occurred_at),
-                audit_seq=entry.seq,
-                audit_hash=entry.hash,
-                key_id=guard.keys.key_id,
-            ),
+    def unsigned(self, entry: AuditEntry) -> Receipt:
+        """The call's receipt, naming its durable audit entry."""
+        auth, grant = self.auth, self.auth.grant
+        return Receipt(
+            call_id=auth.call_id,
+            client_id=auth.client.client_id,
+            client_system=auth.client.name,
+            grant_id=grant.id,
+            resource=grant.resource_code,
+            version_no=grant.version_no,
+            items=self.codes,
+            mode=auth.mode,
+            keys_sha256=self.keys_sha256,
+            rows=self.rows,
+            at=iso_utc(entry.occurred_at),
+            audit_seq=entry.seq,
+            audit_hash=entry.hash,
+            key_id=self.guard.keys.key_id,
         )
-        if guard.observe is not None:
-            guard.observe(grant.id, auth.mode, "ok", time.perf_counter() - auth.started)
-        return receipt
+
+    def observed(self) -> None:
+        """The call is answered: its metrics (``Guard.observe``)."""
+        observe = self.guard.observe
+        if observe is not None:
+            auth = self.auth
+            observe(auth.grant.id, auth.mode, "ok", time.perf_counter() - auth.started)
 
 
 _guards: weakref.WeakKeyDictionary[Database, Guard] = weakref.WeakKeyDictionary()

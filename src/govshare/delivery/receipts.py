@@ -6,16 +6,33 @@ recompute it from its own request; the platform keeps only a keyed reference), t
 of records returned, the time, and the audit entry (``audit_seq`` and ``audit_hash``) that
 records the call in the hash chain.
 
+Version 2 (what the platform issues): the receipts of calls answered together (the calls
+of one event-loop turn whose audit entries became durable in one flush; a call alone is a
+batch of one) are signed with ONE Ed25519 signature, over the root of an RFC 9162 Merkle
+tree (``kernel.merkle``) of their payloads; each receipt carries its audit path. So:
+
+- ``payload``: the canonical JSON of the fields (sorted keys, no spaces, UTF-8);
+- its leaf: SHA-256(0x00 || ``b"govshare-receipt:v2."`` || payload);
+- the signed message: ``b"govshare-receipt-batch:v2."`` || batch size (4 bytes, big
+  endian) || the tree's root;
+- ``batch``: the receipt's index in the batch, the batch size, and the audit path.
+
+Whoever holds one receipt checks it alone: the leaf, the path up to the root, the
+signature over the root (``verify``); nothing about the other calls of the batch is in
+it but hashes. Changing any field, the path, the index, the size or the signature fails.
+
 Encodings:
 
-- compact (header ``X-Call-Receipt``): ``base64url(payload) "." base64url(signature)``
-  where ``payload`` is the canonical JSON (sorted keys, no spaces, UTF-8);
-- JSON (response body ``receipt``): the payload's fields plus ``signature``.
+- compact (header ``X-Call-Receipt``): ``base64url(payload) "." base64url(signature) "."
+  base64url(batch)``, where ``batch`` is index and size (4 bytes each, big endian) then
+  the path's hashes (32 bytes each);
+- JSON (response body ``receipt``): the payload's fields, ``signature``, and ``batch``:
+  ``{"index": i, "size": n, "path": [hex, ...]}``.
 
-The signature is Ed25519 by the platform key over ``b"govshare-receipt:v1." + payload``;
-the public key is at ``/.well-known/govshare/keys``. Changing any field, or the signature,
-fails ``verify``. ``verify_against_audit`` also checks that the audit entry the receipt
-names is in the chain with that hash and is about that call.
+Version 1 receipts (issued before) were signed one by one over ``b"govshare-receipt:v1."
++ payload``, with no batch; ``verify`` still checks them. The public key is at
+``/.well-known/govshare/keys``. ``verify_against_audit`` also checks that the audit entry
+the receipt names is in the chain with that hash and is about that call.
 """
 
 from __future__ import annotations
@@ -24,7 +41,8 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+import struct
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,10 +51,15 @@ from sqlalchemy import Connection, select
 
 from govshare.audit.keys import PlatformKeys, verify_signature
 from govshare.audit.tables import audit_archive, audit_entry
+from govshare.kernel import merkle
 from govshare.kernel.errors import ValidationFailed
 
-VERSION = 1
-DOMAIN = b"govshare-receipt:v1."
+VERSION = 2
+DOMAIN_V1 = b"govshare-receipt:v1."  # version 1: the signature is over this + payload
+LEAF_DOMAIN = b"govshare-receipt:v2."  # version 2: the leaf is over this + payload
+BATCH_DOMAIN = b"govshare-receipt-batch:v2."  # version 2: the signature is over the root
+BATCH_MAX = 64  # receipts under one signature (an audit path of at most 6 hashes)
+_INDEX_SIZE = struct.Struct(">II")
 FIELDS = (
     "v",
     "call_id",
@@ -99,18 +122,57 @@ class Receipt:
 
 
 @dataclass(frozen=True)
+class Batch:
+    """Where a version 2 receipt sits in the batch its signature covers."""
+
+    index: int
+    size: int
+    path: tuple[bytes, ...]  # the audit path, leaf upwards
+
+    def encode(self) -> bytes:
+        return _INDEX_SIZE.pack(self.index, self.size) + b"".join(self.path)
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Batch:
+        head, hashes = raw[: _INDEX_SIZE.size], raw[_INDEX_SIZE.size :]
+        if len(head) != _INDEX_SIZE.size or len(hashes) % merkle.HASH_SIZE:
+            raise ValueError("batch")
+        index, size = _INDEX_SIZE.unpack(head)
+        step = merkle.HASH_SIZE
+        return cls(index, size, tuple(hashes[i : i + step] for i in range(0, len(hashes), step)))
+
+    def as_json(self) -> dict[str, Any]:
+        return {"index": self.index, "size": self.size, "path": [p.hex() for p in self.path]}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Batch:
+        if not isinstance(data, Mapping) or set(data) != {"index", "size", "path"}:
+            raise ValueError("batch")
+        index, size, path = data["index"], data["size"], data["path"]
+        if type(index) is not int or type(size) is not int or not isinstance(path, list):
+            raise ValueError("batch")
+        if not all(isinstance(p, str) and len(p) == 2 * merkle.HASH_SIZE for p in path):
+            raise ValueError("batch")
+        return cls(index, size, tuple(bytes.fromhex(p) for p in path))
+
+
+@dataclass(frozen=True)
 class SignedReceipt:
     receipt: Receipt
     signature: str
+    batch: Batch | None = None  # version 2 (None: a version 1 receipt)
     payload: bytes | None = field(default=None, compare=False, repr=False)  # when signed here
 
     @property
     def compact(self) -> str:
-        return _b64(self.payload or self.receipt.payload()) + "." + self.signature
+        out = _b64(self.payload or self.receipt.payload()) + "." + self.signature
+        return out if self.batch is None else out + "." + _b64(self.batch.encode())
 
     def as_json(self) -> dict[str, Any]:
         data = self.receipt.fields()
         data["signature"] = self.signature
+        if self.batch is not None:
+            data["batch"] = self.batch.as_json()
         return data
 
 
@@ -134,9 +196,34 @@ def keys_digest(keys: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(keys).encode("utf-8")).hexdigest()
 
 
+def _leaf(payload: bytes) -> bytes:
+    return merkle.leaf_hash(LEAF_DOMAIN + payload)
+
+
+def _batch_message(size: int, root: bytes) -> bytes:
+    return BATCH_DOMAIN + size.to_bytes(4, "big") + root
+
+
+def sign_batch(platform_keys: PlatformKeys, receipts: Sequence[Receipt]) -> list[SignedReceipt]:
+    """Sign ``receipts`` (version 2), at most ``BATCH_MAX`` under one signature: one
+    signed receipt each, in order."""
+    out: list[SignedReceipt] = []
+    for start in range(0, len(receipts), BATCH_MAX):
+        chunk = receipts[start : start + BATCH_MAX]
+        payloads = [r.payload() for r in chunk]
+        root, paths = merkle.tree([_leaf(p) for p in payloads])
+        signature = platform_keys.sign(_batch_message(len(chunk), root))
+        size = len(chunk)
+        out += [
+            SignedReceipt(r, signature, Batch(i, size, tuple(path)), payload)
+            for i, (r, payload, path) in enumerate(zip(chunk, payloads, paths, strict=True))
+        ]
+    return out
+
+
 def sign(platform_keys: PlatformKeys, receipt: Receipt) -> SignedReceipt:
-    payload = receipt.payload()
-    return SignedReceipt(receipt, platform_keys.sign(DOMAIN + payload), payload)
+    """Sign one receipt (a batch of one)."""
+    return sign_batch(platform_keys, [receipt])[0]
 
 
 def _invalid(zh: str, en: str) -> ValidationFailed:
@@ -167,7 +254,13 @@ def parse(token_or_json: str | Mapping[str, Any]) -> SignedReceipt:
         signature = data.pop("signature", None)
         if not isinstance(signature, str):
             raise _invalid("凭证缺少签名", "the receipt has no signature")
-        return SignedReceipt(_receipt_of(data), signature)
+        batch = None
+        if "batch" in data:
+            try:
+                batch = Batch.from_json(data.pop("batch"))
+            except ValueError as exc:
+                raise _invalid("凭证格式错误", "the receipt is malformed") from exc
+        return _versioned(SignedReceipt(_receipt_of(data), signature, batch))
     text = token_or_json.strip()
     if text.startswith("{"):
         try:
@@ -177,12 +270,14 @@ def parse(token_or_json: str | Mapping[str, Any]) -> SignedReceipt:
         if not isinstance(loaded, dict):
             raise _invalid("凭证格式错误", "the receipt is malformed")
         return parse(loaded)
-    payload_b64, dot, signature = text.partition(".")
-    if not dot or not payload_b64 or not signature:
+    parts = text.split(".")
+    if len(parts) not in (2, 3) or not all(parts):
         raise _invalid("凭证格式错误", "the receipt is malformed")
+    payload_b64, signature = parts[0], parts[1]
     try:
         raw = _unb64(payload_b64)
         data = json.loads(raw.decode("utf-8"))
+        batch = Batch.decode(_unb64(parts[2])) if len(parts) == 3 else None
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise _invalid("凭证格式错误", "the receipt is malformed") from exc
     if not isinstance(data, dict):
@@ -190,7 +285,14 @@ def parse(token_or_json: str | Mapping[str, Any]) -> SignedReceipt:
     receipt = _receipt_of(data)
     if receipt.payload() != raw:  # only the canonical encoding is ever signed
         raise _invalid("凭证内容被改动", "the receipt was altered")
-    return SignedReceipt(receipt, signature)
+    return _versioned(SignedReceipt(receipt, signature, batch))
+
+
+def _versioned(signed: SignedReceipt) -> SignedReceipt:
+    """A version 2 receipt has its batch, a version 1 receipt none."""
+    if (signed.receipt.v >= 2) != (signed.batch is not None):
+        raise _invalid("凭证格式错误", "the receipt is malformed")
+    return signed
 
 
 @dataclass(frozen=True)
@@ -218,7 +320,17 @@ def verify(platform_keys: PlatformKeys, token_or_json: str | Mapping[str, Any]) 
     r = signed.receipt
     if r.key_id != platform_keys.key_id:
         return Verification(False, r, "signed by another key")
-    if not verify_signature(platform_keys.public_raw, DOMAIN + r.payload(), signed.signature):
+    if r.v not in (1, VERSION):
+        return Verification(False, r, f"receipt version {r.v} is unknown")
+    if signed.batch is None:
+        message = DOMAIN_V1 + r.payload()
+    else:
+        b = signed.batch
+        root = merkle.root_from_path(b.index, b.size, _leaf(r.payload()), b.path)
+        if root is None or b.size > BATCH_MAX:
+            return Verification(False, r, "the receipt's batch path does not hold")
+        message = _batch_message(b.size, root)
+    if not verify_signature(platform_keys.public_raw, message, signed.signature):
         return Verification(False, r, "the signature does not match the receipt's content")
     return Verification(True, r)
 

@@ -17,10 +17,10 @@ from govshare.delivery import guard as guard_module
 from govshare.delivery import queries
 from govshare.delivery.guard import guard_for
 from govshare.delivery.services import batch, lookup, verify
-from govshare.delivery.services.batch import TurnBatcher
 from govshare.identity.model import VerifiedClient
 from govshare.kernel.clock import local_date, utcnow
 from govshare.kernel.errors import DomainError
+from govshare.kernel.turns import TurnBatcher
 from tests.integration.delivery.conftest import HEADERS, NOBODY, P1, P2, Delivery
 
 

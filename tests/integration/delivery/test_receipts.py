@@ -1,22 +1,31 @@
 """Call receipts (调用记录凭证, SZ-16.4) on both databases: every call gets one, signed by
 the platform; it names the call's audit entry; changing any field breaks it; the CLI and
-the check function agree."""
+the check function agree. The receipts of calls answered in one turn of an event loop
+share one signature over a Merkle root, and each still verifies alone; version 1
+receipts, signed one by one, still verify."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import dataclasses
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from typer.testing import CliRunner
 
 from govshare.cli.main import app
 from govshare.config import get_settings
 from govshare.delivery import receipts
-from govshare.delivery.receipts import FIELDS, keys_digest
+from govshare.delivery.guard import guard_for
+from govshare.delivery.receipts import DOMAIN_V1, FIELDS, Batch, SignedReceipt, _unb64, keys_digest
 from govshare.delivery.services import lookup, verify
+from govshare.identity.model import VerifiedClient
 from tests.integration.delivery.conftest import HEADERS, P1, Delivery
 
 runner = CliRunner()
@@ -79,20 +88,25 @@ def test_changing_any_field_fails_verification(delivery: Delivery, field: str) -
     data[field] = tampered(data[field])
     assert not receipts.verify(keys, data).valid
     # the same change in the compact form, re-encoded canonically
-    payload = {k: v for k, v in data.items() if k != "signature"}
+    payload = {k: v for k, v in data.items() if k not in ("signature", "batch")}
     raw = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    assert not receipts.verify(keys, b64(raw.encode()) + "." + signed.signature).valid
+    batch = signed.compact.split(".")[2]
+    assert receipts.verify(keys, signed.compact).valid
+    assert not receipts.verify(keys, f"{b64(raw.encode())}.{signed.signature}.{batch}").valid
 
 
 @pytest.mark.req("SZ-16.4")
 def test_forged_and_malformed_receipts_fail(delivery: Delivery) -> None:
     signed = issued(delivery).receipt
     keys = delivery.platform.keys
-    payload, _, sig = signed.compact.partition(".")
+    payload, sig, batch = signed.compact.split(".")
     other = issued(delivery).receipt.signature
     for bad in (
-        payload + "." + other,  # another receipt's signature
-        payload + "." + sig[:-2] + ("AA" if not sig.endswith("AA") else "BB"),
+        f"{payload}.{other}.{batch}",  # another receipt's signature
+        f"{payload}.{sig[:-2]}{'AA' if not sig.endswith('AA') else 'BB'}.{batch}",
+        f"{payload}.{sig}",  # a version 2 receipt without its batch
+        f"{payload}.{sig}.{batch}.{batch}",
+        f"{payload}.{sig}.{batch[:-3]}",
         payload,
         "not a receipt",
         b64(b'{"a":1}') + "." + sig,
@@ -100,9 +114,149 @@ def test_forged_and_malformed_receipts_fail(delivery: Delivery) -> None:
         "{}",
         {**signed.as_json(), "extra": 1},
         {k: v for k, v in signed.as_json().items() if k != "rows"},
+        {k: v for k, v in signed.as_json().items() if k != "batch"},
+        {**signed.as_json(), "batch": {"index": 0, "size": 1}},
+        {**signed.as_json(), "batch": {"index": 0, "size": 1, "path": ["zz"]}},
     ):
         result = receipts.verify(keys, bad)  # type: ignore[arg-type]
         assert not result.valid and result.problem
+
+
+def answered_together(d: Delivery, n: int) -> list[lookup.LookupResult]:
+    """``n`` lookups on one event loop at once (the HTTP path)."""
+
+    async def run() -> list[lookup.LookupResult]:
+        calls = [
+            lookup.lookup_async(
+                d.platform,
+                d.grant_id,
+                key=P1,
+                items=None,
+                call=HEADERS,
+                actor=VerifiedClient(d.client.id),
+            )
+            for _ in range(n)
+        ]
+        return await asyncio.gather(*calls)
+
+    return asyncio.run(run())
+
+
+def signed_in_one_turn(d: Delivery, n: int) -> list[SignedReceipt]:
+    """The receipts of ``n`` calls whose entries are durable, asked for in one turn of an
+    event loop (as when one flush releases them)."""
+    guard = guard_for(d.platform)
+    call = lookup.LookupCall(d.grant_id, P1, None, HEADERS, d.client)
+    started = lookup._start_many(d.platform, [call] * n)
+    pairs = []
+    for outcome in started:
+        assert not isinstance(outcome, BaseException)
+        done = outcome[1]
+        entry, _ = done.result()
+        pairs.append((done, entry))
+
+    async def run() -> list[SignedReceipt]:
+        return await asyncio.gather(*(guard.signer.call(p) for p in pairs))
+
+    return asyncio.run(run())
+
+
+@pytest.mark.req("SZ-16.4")
+def test_receipts_of_one_turn_share_one_signature_and_each_verifies_alone(
+    delivery: Delivery,
+) -> None:
+    signed = signed_in_one_turn(delivery, 5)
+    keys = delivery.platform.keys
+    assert len({s.signature for s in signed}) == 1  # one signature for the five
+    assert [(s.batch.index, s.batch.size) for s in signed if s.batch] == [(i, 5) for i in range(5)]
+    assert len({s.receipt.call_id for s in signed}) == 5
+    with delivery.platform.db.read() as conn:
+        for s in signed:
+            for form in (s.compact, s.as_json()):
+                checked = receipts.check(conn, keys, form)
+                assert checked.valid and checked.audit == "matches", checked.problem
+                assert checked.receipt == s.receipt
+    first, second = signed[0], signed[1]
+    assert first.batch is not None and second.batch is not None
+    for batch in (
+        dataclasses.replace(first.batch, index=1),  # another place in the batch
+        dataclasses.replace(first.batch, size=4),
+        dataclasses.replace(first.batch, size=6),
+        dataclasses.replace(first.batch, path=first.batch.path[:-1]),
+        dataclasses.replace(first.batch, path=(b"\0" * 32, *first.batch.path[1:])),
+        second.batch,  # another receipt's path
+    ):
+        moved = SignedReceipt(first.receipt, first.signature, batch)
+        for form in (moved.compact, moved.as_json()):
+            assert not receipts.verify(keys, form).valid
+    # one receipt's fields under another's place in the batch
+    swapped = SignedReceipt(second.receipt, first.signature, first.batch)
+    assert not receipts.verify(keys, swapped.compact).valid
+
+
+@pytest.mark.req("SZ-16.4")
+def test_calls_answered_at_once_over_the_loop_get_receipts_that_verify(
+    delivery: Delivery,
+) -> None:
+    results = answered_together(delivery, 6)
+    by_signature: dict[str, list[Batch]] = {}
+    with delivery.platform.db.read() as conn:
+        for r in results:
+            s = r.receipt
+            assert r.headers["X-Call-Receipt"] == s.compact and s.batch is not None
+            by_signature.setdefault(s.signature, []).append(s.batch)
+            checked = receipts.check(conn, delivery.platform.keys, s.compact)
+            assert checked.valid and checked.audit == "matches", checked.problem
+            assert checked.receipt is not None and checked.receipt.call_id == r.call_id
+    # however the flushes fell, each signature covers a whole batch, each place once
+    for batches in by_signature.values():
+        assert sorted(b.index for b in batches) == list(range(batches[0].size))
+
+
+@pytest.mark.req("SZ-16.4")
+def test_version_1_receipts_signed_one_by_one_still_verify(delivery: Delivery) -> None:
+    keys = delivery.platform.keys
+    old = dataclasses.replace(issued(delivery).receipt.receipt, v=1)
+    v1 = SignedReceipt(old, keys.sign(DOMAIN_V1 + old.payload()))
+    assert v1.compact.count(".") == 1 and "batch" not in v1.as_json()
+    with delivery.platform.db.read() as conn:
+        for form in (v1.compact, v1.as_json()):
+            checked = receipts.check(conn, keys, form)
+            assert checked.valid and checked.audit == "matches", checked.problem
+    changed = dataclasses.replace(old, rows=old.rows + 1)
+    assert not receipts.verify(keys, SignedReceipt(changed, v1.signature).compact).valid
+    # a version 1 receipt given a batch is not one the platform issued
+    assert not receipts.verify(keys, {**v1.as_json(), "batch": Batch(0, 1, ()).as_json()}).valid
+
+
+def documented_check() -> str:
+    """The offline check docs/delivery.md gives a consumer (its Python block in section 6)."""
+    text = (Path(__file__).resolve().parents[3] / "docs" / "delivery.md").read_text("utf-8")
+    section = text[text.index("## 6. Receipts") :]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.req("SZ-16.4")
+def test_the_documented_offline_check_verifies_real_receipts(delivery: Delivery) -> None:
+    code = documented_check()
+    public_key = Ed25519PublicKey.from_public_bytes(delivery.platform.keys.public_raw)
+    signed = [*signed_in_one_turn(delivery, 3), issued(delivery).receipt]
+
+    def run(receipt: str) -> dict[str, Any]:
+        scope: dict[str, Any] = {"receipt": receipt, "public_key": public_key, "unb64": _unb64}
+        exec(compile(code, "docs/delivery.md", "exec"), scope)
+        return dict(scope["fields"])
+
+    for s in signed:
+        assert run(s.compact)["call_id"] == s.receipt.call_id
+    payload, sig, batch = signed[1].compact.split(".")
+    forged = [
+        f"{signed[0].compact.split('.')[0]}.{sig}.{batch}",  # another call's fields
+        f"{payload}.{sig}.{signed[2].compact.split('.')[2]}",  # another call's path
+    ]
+    for bad in forged:
+        with pytest.raises((InvalidSignature, AssertionError)):
+            run(bad)
 
 
 @pytest.fixture

@@ -12,10 +12,11 @@ from govshare.catalog.model import DeliveryMode
 from govshare.delivery.guard import Authorised, CallRequest, Completion, Guard
 from govshare.delivery.model import CallHeaders
 from govshare.delivery.receipts import SignedReceipt
-from govshare.delivery.services.batch import TurnBatcher, batcher_for, only, start_calls
+from govshare.delivery.services.batch import batcher_for, only, start_calls
 from govshare.delivery.services.common import Subject, normalise_key, subject
 from govshare.identity.model import VerifiedClient
 from govshare.kernel.actor import Actor
+from govshare.kernel.turns import TurnBatcher
 from govshare.platform import Platform
 
 MAX_RECORDS = 100

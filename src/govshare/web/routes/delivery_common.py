@@ -79,6 +79,12 @@ GUARD_ERRORS = errors(
 )
 
 
+class ReceiptBatchOut(BaseModel):
+    index: int = Field(description="the receipt's place among those signed together")
+    size: int = Field(description="how many receipts the signature covers")
+    path: list[str] = Field(description="RFC 9162 audit path to the signed root (hex, leaf up)")
+
+
 class ReceiptOut(BaseModel):
     v: int
     call_id: str
@@ -95,7 +101,13 @@ class ReceiptOut(BaseModel):
     audit_seq: int
     audit_hash: str
     key_id: str
-    signature: str = Field(description="Ed25519 (base64url) by the platform key")
+    signature: str = Field(
+        description="Ed25519 (base64url) by the platform key; from v2 over the root of the "
+        "receipts signed together"
+    )
+    batch: ReceiptBatchOut | None = Field(
+        default=None, description="v2: where this receipt sits under the signature"
+    )
 
 
 class CallResult(Protocol):
