@@ -48,10 +48,14 @@ the sunset. ``complete`` writes the call's audit entry (``action``: QUERY for lo
 exports, VERIFY for verification; details: grant, resource, version, items, mode, rows, a
 masked key and a keyed key reference, end user) through the group-commit writer, waits
 until it is durable, updates the call statistics in the same flush, and returns the entry
-and the signed receipt (SZ-16.4). ``fail(auth, exc)`` records a refusal that happens after
-authorisation (bad key, no data) and raises ``exc`` (``refuse`` records it without the
-raise). ``check_subject(auth, key)`` counts verifications of one subject per grant per day
-and raises ``verify_attempts_exceeded`` past the limit, for the caller to record.
+and the signed receipt (SZ-16.4; signed alone). On an event loop (``submit(...,
+on_loop=True)``, then ``await done.wait()``) the receipts of the calls whose entries one
+turn of the loop sees durable are signed together, one signature over their Merkle root
+(``Guard.signer``; ``receipts``, version 2). ``fail(auth, exc)`` records a refusal that
+happens after authorisation (bad key, no data) and raises ``exc`` (``refuse`` records it
+without the raise). ``check_subject(auth, key)`` counts verifications of one subject per
+grant per day and raises ``verify_attempts_exceeded`` past the limit, for the caller to
+record.
 
 ``authorise(..., grants=reads)``: the calls of one batch (``delivery.services.batch``)
 share a dict in which the grant read of each grant, day and calling system is kept, so
