@@ -19,7 +19,8 @@ tree (``kernel.merkle``) of their payloads; each receipt carries its audit path.
 
 Whoever holds one receipt checks it alone: the leaf, the path up to the root, the
 signature over the root (``verify``); nothing about the other calls of the batch is in
-it but hashes. Changing any field, the path, the index, the size or the signature fails.
+it but hashes, each over a payload with a random call id, so that none can be matched to a
+guessed call. Changing any field, the path, the index, the size or the signature fails.
 
 Encodings:
 
