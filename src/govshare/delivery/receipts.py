@@ -212,9 +212,9 @@ def sign_batch(platform_keys: PlatformKeys, receipts: Sequence[Receipt]) -> list
     for start in range(0, len(receipts), BATCH_MAX):
         chunk = receipts[start : start + BATCH_MAX]
         payloads = [r.payload() for r in chunk]
-        root, paths = merkle.tree([_leaf(p) for p in payloads])
-        signature = platform_keys.sign(_batch_message(len(chunk), root))
         size = len(chunk)
+        root, paths = merkle.tree([_leaf(p) for p in payloads])
+        signature = platform_keys.sign(_batch_message(size, root))
         out += [
             SignedReceipt(r, signature, Batch(i, size, tuple(path)), payload)
             for i, (r, payload, path) in enumerate(zip(chunk, payloads, paths, strict=True))

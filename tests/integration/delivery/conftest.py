@@ -5,6 +5,7 @@ applies, the police approve, and the bureau's business system (人社业务系�
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -21,7 +22,9 @@ from govshare.catalog.model import (
     ShareCategory,
 )
 from govshare.delivery.model import CallHeaders
+from govshare.delivery.services import lookup
 from govshare.identity import queries as identity_queries
+from govshare.identity.model import VerifiedClient
 from govshare.kernel.actor import Actor
 from govshare.platform import Platform
 from govshare.sharing import services as sharing
@@ -96,6 +99,19 @@ class Delivery:
             tx.conn.execute(
                 update(share_grant).where(share_grant.c.id == self.grant_id).values(**values)
             )
+
+
+def look(d: Delivery, key: str | None = P1, **kw: Any) -> Awaitable[lookup.LookupResult]:
+    """One lookup on the running event loop, as the HTTP path makes it (a client-system
+    token's caller); ``grant_id=`` and ``call=`` change the grant and the headers."""
+    return lookup.lookup_async(
+        d.platform,
+        kw.pop("grant_id", d.grant_id),
+        key=key,
+        items=None,
+        call=kw.pop("call", HEADERS),
+        actor=VerifiedClient(d.client.id),
+    )
 
 
 def client_actor(platform: Platform, name: str) -> Actor:

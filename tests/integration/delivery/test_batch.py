@@ -21,7 +21,7 @@ from govshare.identity.model import VerifiedClient
 from govshare.kernel.clock import local_date, utcnow
 from govshare.kernel.errors import DomainError
 from govshare.kernel.turns import TurnBatcher
-from tests.integration.delivery.conftest import HEADERS, NOBODY, P1, P2, Delivery
+from tests.integration.delivery.conftest import HEADERS, NOBODY, P1, P2, Delivery, look
 
 
 def counted(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[Any]:
@@ -39,17 +39,6 @@ def counted(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[Any
 
 async def together(*calls: Awaitable[Any]) -> list[Any]:
     return await asyncio.gather(*calls, return_exceptions=True)
-
-
-def look(d: Delivery, key: str | None = P1, **kw: Any) -> Awaitable[lookup.LookupResult]:
-    return lookup.lookup_async(
-        d.platform,
-        kw.pop("grant_id", d.grant_id),
-        key=key,
-        items=None,
-        call=kw.pop("call", HEADERS),
-        actor=VerifiedClient(d.client.id),
-    )
 
 
 def check(d: Delivery, claims: dict[str, Any], key: str = P1) -> Awaitable[verify.VerifyResult]:

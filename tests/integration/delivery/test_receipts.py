@@ -25,8 +25,7 @@ from govshare.delivery import receipts
 from govshare.delivery.guard import guard_for
 from govshare.delivery.receipts import DOMAIN_V1, FIELDS, Batch, SignedReceipt, _unb64, keys_digest
 from govshare.delivery.services import lookup, verify
-from govshare.identity.model import VerifiedClient
-from tests.integration.delivery.conftest import HEADERS, P1, Delivery
+from tests.integration.delivery.conftest import HEADERS, P1, Delivery, look
 
 runner = CliRunner()
 
@@ -126,18 +125,7 @@ def answered_together(d: Delivery, n: int) -> list[lookup.LookupResult]:
     """``n`` lookups on one event loop at once (the HTTP path)."""
 
     async def run() -> list[lookup.LookupResult]:
-        calls = [
-            lookup.lookup_async(
-                d.platform,
-                d.grant_id,
-                key=P1,
-                items=None,
-                call=HEADERS,
-                actor=VerifiedClient(d.client.id),
-            )
-            for _ in range(n)
-        ]
-        return await asyncio.gather(*calls)
+        return await asyncio.gather(*(look(d) for _ in range(n)))
 
     return asyncio.run(run())
 
