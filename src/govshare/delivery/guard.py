@@ -53,7 +53,10 @@ on_loop=True)``, then ``await done.wait()``) the receipts of the calls whose ent
 turn of the loop sees durable are signed together, one signature over their Merkle root
 (``Guard.signer``; ``receipts``, version 2). ``fail(auth, exc)`` records a refusal that
 happens after authorisation (bad key, no data) and raises ``exc`` (``refuse`` records it
-without the raise). ``check_subject(auth, key)`` counts verifications of one subject per
+without the raise). On an event loop (``authorise(..., on_loop=True)``, ``refuse(...,
+on_loop=True)``) a refusal is queued for the writer, not waited for on the loop's thread,
+and comes as a ``RecordedRefusal``: ``await raise_refusal()`` raises the refusal once its
+entry is durable. ``check_subject(auth, key)`` counts verifications of one subject per
 grant per day and raises ``verify_attempts_exceeded`` past the limit, for the caller to
 record.
 
@@ -163,6 +166,21 @@ class CallRequest:
     items: tuple[str, ...] | None = None  # None: every granted item
 
 
+class RecordedRefusal(Exception):
+    """A refusal made on an event loop whose audit entry is still being written:
+    ``await raise_refusal()`` waits until the entry is durable (a client that leaves
+    meanwhile does not take it with it) and raises the refusal, ``error``."""
+
+    def __init__(self, error: DomainError, recording: asyncio.Future[AuditEntry]) -> None:
+        super().__init__(error.code)
+        self.error = error
+        self.recording = recording
+
+    async def raise_refusal(self) -> NoReturn:
+        await asyncio.shield(self.recording)  # a failed audit write raises here instead
+        raise self.error
+
+
 @dataclass(frozen=True)
 class Authorised:
     call_id: str
@@ -231,6 +249,7 @@ class Guard:
         request: CallRequest,
         *,
         grants: GrantReads | None = None,
+        on_loop: bool = False,
     ) -> Authorised:
         """``caller``: the request's actor, or a verified client-system token whose system
         is read here, in the call's own transaction (401 ``client_revoked`` when it is
@@ -238,7 +257,11 @@ class Guard:
 
         ``grants``: the grant reads of the calls authorised before this one in the same
         read (a batch, ``delivery.services.batch``), by grant, day and caller: calls on one
-        grant by one system read it once. Everything else is checked for every call."""
+        grant by one system read it once. Everything else is checked for every call.
+
+        ``on_loop``: called on a running event loop, a refusal is queued for the audit
+        writer without waiting and raised as ``RecordedRefusal`` (await it before
+        answering); otherwise the refusal is durable when it is raised."""
         started = time.perf_counter()
         asked = request.mode
         mode = asked.value if isinstance(asked, DeliveryMode) else DeliveryMode(asked).value
@@ -291,7 +314,11 @@ class Guard:
             if not self.in_flight.admit(grant.id, grant.calls_today, grant.quota_per_day):
                 raise errors.quota_exceeded(grant.quota_per_day)
         except DomainError as exc:
-            self._record_refusal(actor, request, mode, day, grant, exc, started)
+            recording = self._record_refusal(
+                actor, request, mode, day, grant, exc, started, on_loop=on_loop
+            )
+            if recording is not None:
+                raise RecordedRefusal(exc, recording) from exc
             raise
         pkey = (
             pseudonym_key(self.keys, grant.consumer_department_id)
@@ -383,7 +410,12 @@ class Guard:
         grant: GrantView | None,
         exc: DomainError,
         started: float,
-    ) -> None:
+        *,
+        on_loop: bool = False,
+    ) -> asyncio.Future[AuditEntry] | None:
+        """Audit a refusal: durable on return, or with ``on_loop`` queued, its future
+        returned (the event loop's thread must not wait for a flush: a burst of refused
+        calls, a client over its rate limit, would stall every other call)."""
         h = request.headers
         details: dict[str, Any] = {
             "code": exc.code,
@@ -400,28 +432,34 @@ class Guard:
             resource_id=grant.resource_id if grant else None,
             error_code=exc.code,
         )
-        self.writer.append(
-            PendingEntry(
-                actor=actor,
-                action=AuditAction.ACCESS_DENIED,
-                object_type="share_grant",
-                object_id=(request.grant_id if grant is not None else "-")[:64],
-                details=details,
-                purpose=(h.purpose or "")[:HEADER_MAX] or None,
-                case_no=(h.case_no or "")[:HEADER_MAX] or None,
-                payload=stat,
-            )
+        entry = PendingEntry(
+            actor=actor,
+            action=AuditAction.ACCESS_DENIED,
+            object_type="share_grant",
+            object_id=(request.grant_id if grant is not None else "-")[:64],
+            details=details,
+            purpose=(h.purpose or "")[:HEADER_MAX] or None,
+            case_no=(h.case_no or "")[:HEADER_MAX] or None,
+            payload=stat,
         )
+        recording = self.writer.submit_async(entry) if on_loop else None
+        if recording is None:
+            self.writer.append(entry)
         if self.observe is not None:
             self.observe(grant.id if grant else "-", mode, exc.code, time.perf_counter() - started)
+        return recording
 
     def fail(self, auth: Authorised, exc: DomainError) -> NoReturn:
         """Record a refusal after authorisation (the call is not counted) and raise it."""
         self.refuse(auth, exc)
         raise exc
 
-    def refuse(self, auth: Authorised, exc: DomainError) -> None:
-        """``fail`` without the raise (a batch records the refusal and goes on)."""
+    def refuse(
+        self, auth: Authorised, exc: DomainError, *, on_loop: bool = False
+    ) -> DomainError | RecordedRefusal:
+        """``fail`` without the raise (a batch records the refusal and goes on); returns
+        what the call raises: ``exc``, or with ``on_loop`` (as ``authorise``) a
+        ``RecordedRefusal``."""
         self.release(auth)
         request = CallRequest(
             auth.grant.id,
@@ -429,9 +467,17 @@ class Guard:
             CallHeaders(auth.purpose, auth.end_user, auth.case_no),
             tuple(i.code for i in auth.items),
         )
-        self._record_refusal(
-            auth.actor, request, auth.mode, auth.day, auth.grant, exc, auth.started
+        recording = self._record_refusal(
+            auth.actor,
+            request,
+            auth.mode,
+            auth.day,
+            auth.grant,
+            exc,
+            auth.started,
+            on_loop=on_loop,
         )
+        return exc if recording is None else RecordedRefusal(exc, recording)
 
     def submit(
         self,

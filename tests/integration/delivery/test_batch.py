@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 from collections.abc import Awaitable
 from typing import Any
 
@@ -180,3 +181,68 @@ def test_records_are_read_for_many_keys_in_bounded_statements(
             ).all()
             assert found[key] == [dict(zip(codes, row, strict=True)) for row in one]
             assert len(one) == 1
+
+
+def gated_writer(d: Delivery, monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Hold every audit flush of ``d`` in its transaction until the event is set."""
+    gate = threading.Event()
+    writer = guard_for(d.platform).writer
+
+    def hold(_tx: Any, _done: Any) -> None:
+        gate.wait(5)
+
+    monkeypatch.setattr(writer, "_hooks", [*writer._hooks, hold])
+    return gate
+
+
+def denied(d: Delivery) -> list[str]:
+    return [e.details for e in entries(d, "access_denied")]
+
+
+@pytest.mark.req("NX-33", "SQ-25")
+def test_a_refusal_on_the_loop_does_not_hold_it_while_its_entry_is_written(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = gated_writer(delivery, monkeypatch)
+    before = len(denied(delivery))
+    wrong = dataclasses.replace(HEADERS, purpose="law_enforcement")
+
+    async def scenario() -> int:
+        refused = asyncio.ensure_future(look(delivery, P1, call=wrong))
+        turns = 0
+        for _ in range(10):  # the loop goes on turning while the refusal's flush is held
+            await asyncio.sleep(0.005)
+            turns += 1
+            assert not refused.done()
+        assert len(denied(delivery)) == before  # not durable yet: so not answered yet
+        gate.set()
+        with pytest.raises(DomainError) as raised:
+            await refused
+        assert raised.value.code == "purpose_mismatch"
+        after = denied(delivery)  # durable by the time the refusal is raised
+        assert len(after) == before + 1 and "purpose_mismatch" in after[-1]
+        return turns
+
+    assert asyncio.run(scenario()) == 10
+
+
+@pytest.mark.req("NX-33", "SQ-25")
+def test_a_refused_client_that_leaves_does_not_take_its_refusal_record_with_it(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = gated_writer(delivery, monkeypatch)
+    before = len(denied(delivery))
+
+    async def scenario() -> None:
+        first = asyncio.ensure_future(look(delivery, P2))  # its flush is held
+        await asyncio.sleep(0.02)
+        refused = asyncio.ensure_future(look(delivery, ""))  # refused after authorisation
+        await asyncio.sleep(0.02)  # queued behind the held flush
+        refused.cancel()  # the client leaves
+        gate.set()
+        assert (await first).records
+        await look(delivery, P1)  # a later flush: the queue before it is written
+
+    asyncio.run(scenario())
+    after = denied(delivery)
+    assert len(after) == before + 1 and "key_required" in after[-1]

@@ -21,12 +21,19 @@ turn ended (its client left) is not started (``kernel.turns``).
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection
 
-from govshare.delivery.guard import Authorised, CallRequest, GrantReads, Guard, guard_for
+from govshare.delivery.guard import (
+    Authorised,
+    CallRequest,
+    GrantReads,
+    Guard,
+    RecordedRefusal,
+    guard_for,
+)
 from govshare.delivery.queries import find_by_keys
 from govshare.delivery.services.common import Subject
 from govshare.identity.model import VerifiedClient
@@ -105,6 +112,7 @@ def start_calls(
     codes: Callable[[CallT, Authorised], tuple[str, ...]],
     limit: int,
     finish: Callable[[Guard, CallT, Authorised, Subject, list[dict[str, Any]]], Out],
+    on_loop: bool = False,
 ) -> list[Out | BaseException]:
     """Start ``calls`` in one read, the steps lookup and verification share. In the read:
     each call authorised (``request``: what it asks of its grant), then ``admit``ted
@@ -114,7 +122,9 @@ def start_calls(
     ``finish`` answers each admitted call from its records and queues its audit entry.
     One outcome per call, in order: ``finish``'s result or the exception the call
     raises. If the read fails, every call without an outcome fails with it, and the
-    calls authorised so far are released (refusals keep their own)."""
+    calls authorised so far are released (refusals keep their own). ``on_loop``: the
+    refusals are not waited for here, on the loop's thread (``RecordedRefusal``; the
+    call's coroutine awaits them, ``started``)."""
     guard = guard_for(platform)
     out: list[Out | BaseException | None] = [None] * len(calls)
     ready: list[tuple[int, Authorised, Subject]] = []
@@ -124,15 +134,16 @@ def start_calls(
             grants: GrantReads = {}
             for i, c in enumerate(calls):
                 try:
-                    auth = guard.authorise(conn, c.actor, request(c), grants=grants)
-                except DomainError as exc:  # refused (and recorded)
+                    auth = guard.authorise(
+                        conn, c.actor, request(c), grants=grants, on_loop=on_loop
+                    )
+                except (DomainError, RecordedRefusal) as exc:  # refused (and recorded)
                     out[i] = exc
                     continue
                 try:
                     subj = admit(guard, conn, auth, c)
                 except DomainError as exc:
-                    out[i] = exc
-                    guard.refuse(auth, exc)
+                    out[i] = guard.refuse(auth, exc, on_loop=on_loop)
                     continue
                 except Exception:
                     guard.release(auth)
@@ -160,3 +171,12 @@ def only(outcomes: list[Out | BaseException]) -> Out:
     if isinstance(outcome, BaseException):
         raise outcome
     return outcome
+
+
+async def started(call: Awaitable[Out]) -> Out:
+    """A batched call's outcome on the event loop (``TurnBatcher.call``): a refusal is
+    raised once its audit entry is durable."""
+    try:
+        return await call
+    except RecordedRefusal as refused:
+        await refused.raise_refusal()

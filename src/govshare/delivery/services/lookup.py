@@ -12,7 +12,7 @@ from govshare.catalog.model import DeliveryMode
 from govshare.delivery.guard import Authorised, CallRequest, Completion, Guard
 from govshare.delivery.model import CallHeaders
 from govshare.delivery.receipts import SignedReceipt
-from govshare.delivery.services.batch import batcher_for, only, start_calls
+from govshare.delivery.services.batch import batcher_for, only, start_calls, started
 from govshare.delivery.services.common import Subject, normalise_key, subject
 from govshare.identity.model import VerifiedClient
 from govshare.kernel.actor import Actor
@@ -75,6 +75,7 @@ def _start_many(
         codes=lambda _c, auth: auth.plan.codes,
         limit=MAX_RECORDS,
         finish=finish,
+        on_loop=on_loop,
     )
 
 
@@ -121,7 +122,9 @@ async def lookup_async(
     """``lookup`` on an event loop: the same steps, started together with the other calls
     of the loop's turn (``services.batch``); the wait for the durable audit entry (group
     commit) holds no thread."""
-    records, done = await _batcher(platform).call(LookupCall(grant_id, key, items, call, actor))
+    records, done = await started(
+        _batcher(platform).call(LookupCall(grant_id, key, items, call, actor))
+    )
     _, receipt = await done.wait()
     return _result(records, done, receipt)
 

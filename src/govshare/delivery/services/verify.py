@@ -26,7 +26,7 @@ from govshare.delivery.guard import (
 from govshare.delivery.masking import plain
 from govshare.delivery.model import CallHeaders, MaskLevel, VerifyOutcome
 from govshare.delivery.receipts import SignedReceipt
-from govshare.delivery.services.batch import batcher_for, only, start_calls
+from govshare.delivery.services.batch import batcher_for, only, start_calls, started
 from govshare.delivery.services.common import Subject, normalise_key, subject
 from govshare.identity.model import VerifiedClient
 from govshare.kernel.actor import Actor
@@ -142,6 +142,7 @@ def _start_many(
         codes=lambda c, _auth: tuple(c.claims),
         limit=2,
         finish=finish,
+        on_loop=on_loop,
     )
 
 
@@ -187,7 +188,7 @@ async def verify_async(
     """``verify`` on an event loop, started together with the other calls of the loop's
     turn (``services.batch``); the durable-audit wait holds no thread."""
     call_ = VerifyCall(grant_id, key, claims, call, actor)
-    results, done = await _batcher(platform).call(call_)
+    results, done = await started(_batcher(platform).call(call_))
     _, receipt = await done.wait()
     return _result(results, done, receipt)
 
