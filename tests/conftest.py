@@ -9,9 +9,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import shutil
+import traceback
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +23,11 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
+from govshare.audit.group_commit import GroupCommitWriter, PendingEntry
+from govshare.audit.model import AuditEntry
 from govshare.config import Settings
 from govshare.platform import Platform
-from govshare.storage.engine import Database
+from govshare.storage.engine import Database, Transaction
 from govshare.storage.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -265,3 +270,42 @@ def sqlite_demo_platform(tmp_path: Path, _sqlite_demo_template: Path) -> Iterato
     p = Platform.open(make_settings(tmp_path, f"sqlite:///{path}"))
     yield p
     p.close()
+
+
+@pytest.fixture
+def no_writes_on_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A write transaction, or a wait for an audit entry to be durable, on the event loop's
+    thread stalls every other request the server is answering (an API call behind a form
+    post would wait for its whole transaction): the routes run their writes in a worker
+    thread. The HTTP tests check it (``tests/web``, ``tests/reliability``)."""
+    seen: list[str] = []
+
+    def on_loop(what: str) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        frames = [
+            f"{f.filename.rsplit('/src/', 1)[-1]}:{f.lineno} {f.name}"
+            for f in traceback.extract_stack()
+            if "/govshare/web/" in f.filename
+        ]
+        seen.append(f"{what} from {' <- '.join(reversed(frames)) or '?'}")
+
+    transaction = Database.transaction
+    append = GroupCommitWriter.append
+
+    @contextlib.contextmanager
+    def checked_transaction(self: Database) -> Iterator[Transaction]:
+        on_loop("a write transaction")
+        with transaction(self) as tx:
+            yield tx
+
+    def checked_append(self: GroupCommitWriter, entry: PendingEntry, **kw: Any) -> AuditEntry:
+        on_loop("a wait for a durable audit entry")
+        return append(self, entry, **kw)
+
+    monkeypatch.setattr(Database, "transaction", checked_transaction)
+    monkeypatch.setattr(GroupCommitWriter, "append", checked_append)
+    yield
+    assert not seen, "on the event loop's thread: " + "; ".join(dict.fromkeys(seen))

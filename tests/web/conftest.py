@@ -40,3 +40,8 @@ def login(client: TestClient, username: str, password: str = DEMO_PASSWORD) -> s
     )
     assert r.status_code == 303, r.text
     return csrf_from(client.get("/").text)
+
+
+@pytest.fixture(autouse=True)
+def _writes_off_the_loop(no_writes_on_the_event_loop: None) -> None:
+    """Every HTTP test checks that no route writes on the event loop's thread."""

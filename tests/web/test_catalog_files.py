@@ -17,6 +17,7 @@ from govshare.catalog import queries, services
 from govshare.catalog.model import OpenCategory, ReviewDecision, VersionState
 from govshare.catalog.tables import resource
 from govshare.catalog.workbook import XLSX_MEDIA_TYPE
+from govshare.identity.queries import list_departments
 from govshare.platform import Platform
 from tests.integration.catalog.conftest import City
 from tests.web.conftest import login
@@ -292,3 +293,20 @@ def test_dcat_endpoints_are_public_and_parse(client: TestClient) -> None:
     assert client.get("/catalog.jsonld", params={"page_size": 0}).status_code == 422
     assert client.get("/catalog.ttl", params={"page_size": 501}).status_code == 422
     assert client.get("/catalog.ttl", params={"page": 0}).status_code == 422
+
+
+def test_import_page_imports_a_workbook_off_the_event_loop(client: TestClient) -> None:
+    """The page's import writes the drafts (in a worker thread: the autouse check of
+    ``tests/web`` fails a write on the event loop's thread) and lists what it made."""
+    csrf = login(client, "ga_catalog")
+    before = resource_count(client)
+    with platform_of(client).db.read() as conn:
+        dept = next(d for d in list_departments(conn) if d.short_name == "公安局")
+    r = client.post(
+        "/catalog/import",
+        data={"csrf_token": csrf, "department_id": dept.id},
+        files={"file": ("目录.xlsx", xlsx([ENTRY], [ITEM]), XLSX_MEDIA_TYPE)},
+    )
+    assert r.status_code == 200, r.text
+    assert resource_count(client) == before + 1
+    assert r.text.count('<li><a class="mono" href="/catalog/versions/') == 1

@@ -24,6 +24,9 @@ from tests.integration.delivery.files_support import (
 )
 from tests.web.conftest import login
 
+# the export routes are HTTP routes: none writes on the event loop's thread
+pytestmark = pytest.mark.usefixtures("no_writes_on_the_event_loop")
+
 
 @pytest.fixture
 def d(demo_platform: Any) -> Delivery:

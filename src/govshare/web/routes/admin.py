@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from govshare.identity import queries, services
 from govshare.identity.model import InterfaceKind
@@ -15,6 +17,7 @@ from govshare.identity.policy import Permission, can
 from govshare.identity.services import DepartmentInput
 from govshare.kernel.actor import Actor, Role
 from govshare.kernel.errors import DomainError
+from govshare.platform import Platform
 from govshare.web.deps import PlatformDep, act_then_redirect, flash, locale_of, policy, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -270,6 +273,11 @@ def new_user(request: Request, platform: PlatformDep, actor: ManageUsers) -> HTM
 @router.post("/users")
 async def create_user(request: Request, platform: PlatformDep, actor: ManageUsers) -> Response:
     form = await request.form()
+    # the password hash and the write: in a worker thread, not on the event loop's
+    return await run_in_threadpool(_create_user, request, platform, actor, form)
+
+
+def _create_user(request: Request, platform: Platform, actor: Actor, form: FormData) -> Response:
     username = str(form.get("username", ""))
     display_name = str(form.get("display_name", ""))
     roles = _parse_roles([str(v) for v in form.getlist("roles")])
@@ -328,7 +336,8 @@ async def update_user(
     request: Request, user_id: str, platform: PlatformDep, actor: ManageUsers
 ) -> Response:
     form = await request.form()
-    return act_then_redirect(
+    return await run_in_threadpool(
+        act_then_redirect,
         request,
         f"/admin/users/{user_id}",
         lambda: services.update_user(

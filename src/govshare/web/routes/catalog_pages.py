@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
 from govshare.catalog import queries, services
 from govshare.catalog.model import (
@@ -32,6 +33,7 @@ from govshare.identity.policy import Permission, can
 from govshare.kernel.actor import Actor, Role
 from govshare.kernel.clock import local_date, utcnow
 from govshare.kernel.errors import DomainError, Forbidden, NotFound
+from govshare.platform import Platform
 from govshare.rules import RuleProfile
 from govshare.web.deps import PlatformDep, flash, locale_of, policy, render
 from govshare.web.routes.catalog_forms import (
@@ -461,7 +463,7 @@ async def create_entry(request: Request, platform: PlatformDep, actor: EditCatal
     dept = by_id.get(department_id)
     if dept is None:
         raise Forbidden("不能为该部门编目", "you do not catalogue for that department")
-    return await _save(request, platform, actor, dept, ef, None)
+    return await run_in_threadpool(_save, request, platform, actor, dept, ef, None)
 
 
 @router.post("/versions/{version_id}/edit")
@@ -475,17 +477,19 @@ async def update_entry(
     if not _may_edit(actor, dept):
         raise Forbidden("只有提供部门可以编辑", "only the provider edits its entries")
     ef.values["provider_department_id"] = dept.id
-    return await _save(request, platform, actor, dept, ef, version)
+    return await run_in_threadpool(_save, request, platform, actor, dept, ef, version)
 
 
-async def _save(
+def _save(
     request: Request,
-    platform: PlatformDep,
+    platform: Platform,
     actor: Actor,
     dept: Department,
     ef: EditorForm,
     version: ResourceVersion | None,
 ) -> Response:
+    """Save (and submit) the editor's entry: run in a worker thread, as every write of a
+    route is (on the event loop's thread it would stall every other request)."""
     if ef.action == "add_rows":
         ef.items = _pad(ef.items)
         ef.problems = []
@@ -729,7 +733,8 @@ async def import_upload(
     if department_id not in {d.id for d in editable}:
         raise Forbidden("不能为该部门编目", "you do not catalogue for that department")
     try:
-        result = importer.import_workbook(
+        result = await run_in_threadpool(  # parse and write off the event loop's thread
+            importer.import_workbook,
             platform.db,
             platform.profiles,
             data,

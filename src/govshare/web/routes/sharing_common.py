@@ -14,6 +14,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from govshare.identity import queries as identity_queries
@@ -124,13 +125,23 @@ async def act(
     raises NotFound for those who may not see the page (another department learns nothing,
     and acts on nothing)."""
     form = form if form is not None else await request.form()
-    with platform.db.read() as conn:
-        check(conn)
-    try:
-        call(form)
-    except DomainError as exc:
+    posted_form = form
+
+    def run() -> tuple[DomainError, dict[str, Any]] | None:
+        """The check, the service call and, on a refusal, the page's context: in a worker
+        thread (a write on the event loop's thread would stall every other request)."""
         with platform.db.read() as conn:
-            context = context_of(conn)
+            check(conn)
+        try:
+            call(posted_form)
+        except DomainError as exc:
+            with platform.db.read() as conn:
+                return exc, context_of(conn)
+        return None
+
+    refused = await run_in_threadpool(run)
+    if refused is not None:
+        exc, context = refused
         context["action_error"] = {
             "form": form_name,
             "field": exc.field or "",

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from govshare.catalog import queries as catalog_queries
@@ -279,6 +280,17 @@ def _check_files(files: list[tuple[str, bytes]]) -> None:
 async def apply_submit(request: Request, platform: PlatformDep, actor: FileApplication) -> Response:
     form = WizardForm.read(await request.form())
     files = [(f.filename or "", await read_upload(f)) for f in form.files]
+    # the writes: in a worker thread, not on the event loop's
+    return await run_in_threadpool(_apply, request, platform, actor, form, files)
+
+
+def _apply(
+    request: Request,
+    platform: Platform,
+    actor: Actor,
+    form: WizardForm,
+    files: list[tuple[str, bytes]],
+) -> Response:
     try:
         _check_files(files)
         data = form.application()
