@@ -85,7 +85,8 @@ from govshare.kernel.clock import utcnow
 from govshare.storage.engine import Database, Transaction
 
 
-@dataclass(frozen=True)
+# per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
+@dataclass(slots=True)
 class PendingEntry:
     """What a caller wants recorded; the writer gives it its place in the chain.
 

@@ -158,7 +158,8 @@ def call_headers(headers: Mapping[str, str]) -> CallHeaders:
     )
 
 
-@dataclass(frozen=True)
+# per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
+@dataclass(slots=True)
 class CallRequest:
     grant_id: str
     mode: DeliveryMode | str
@@ -181,7 +182,8 @@ class RecordedRefusal(Exception):
         raise self.error
 
 
-@dataclass(frozen=True)
+# per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
+@dataclass(slots=True)
 class Authorised:
     call_id: str
     actor: Actor
@@ -196,7 +198,7 @@ class Authorised:
     day: date
     started: float  # perf_counter at the start of the call
     sunset: Sunset | None = None
-    _open: list[bool] = field(default_factory=lambda: [True], repr=False)
+    released: bool = field(default=False, repr=False)  # by ``Guard.release``
 
     def response_headers(self) -> dict[str, str]:
         """Deprecation (RFC 9745) and Sunset (RFC 8594) while the resource retires."""
@@ -226,6 +228,9 @@ class Guard:
         self.subjects = DailyCounter()
         self.in_flight = InFlight()
         self._plans: dict[tuple[tuple[GrantedItem, ...], bytes | None], MaskPlan] = {}
+        # the plan of the last call's items, by identity: the calls of one batch share
+        # their grant's items (hashing them took a call as long as the lookup of the plan)
+        self._last_plan: tuple[tuple[GrantedItem, ...], MaskPlan] | None = None
         self.observe: Observer | None = None
         # the receipts of the calls whose entries one turn of an event loop saw durable
         self.signer: TurnBatcher[tuple[Completion, AuditEntry], SignedReceipt] = TurnBatcher(
@@ -320,16 +325,12 @@ class Guard:
             if recording is not None:
                 raise RecordedRefusal(exc, recording) from exc
             raise
-        pkey = (
-            pseudonym_key(self.keys, grant.consumer_department_id)
-            if any(i.level is MaskLevel.PSEUDONYM for i in items)
-            else None
-        )
-        plan = self._plans.get((items, pkey))
-        if plan is None:  # compiled once per grant layout (items, levels, pseudonym key)
-            if len(self._plans) >= PLAN_CACHE_SIZE:
-                self._plans.clear()
-            plan = self._plans[(items, pkey)] = compile_plan(items, pseudonym_key=pkey)
+        last = self._last_plan
+        if last is not None and last[0] is items:  # the calls of one batch share a grant read
+            plan = last[1]
+        else:
+            plan = self._plan(items, grant.consumer_department_id)
+            self._last_plan = (items, plan)
         return Authorised(
             call_id=new_id(),
             actor=actor,
@@ -345,6 +346,20 @@ class Guard:
             started=started,
             sunset=sunset,
         )
+
+    def _plan(self, items: tuple[GrantedItem, ...], consumer_department_id: str) -> MaskPlan:
+        """The compiled masking plan of a grant layout (items, levels, pseudonym key)."""
+        pkey = (
+            pseudonym_key(self.keys, consumer_department_id)
+            if any(i.level is MaskLevel.PSEUDONYM for i in items)
+            else None
+        )
+        plan = self._plans.get((items, pkey))
+        if plan is None:  # compiled once per layout
+            if len(self._plans) >= PLAN_CACHE_SIZE:
+                self._plans.clear()
+            plan = self._plans[(items, pkey)] = compile_plan(items, pseudonym_key=pkey)
+        return plan
 
     @staticmethod
     def _transition(grant: GrantView, day: date) -> Sunset | None:
@@ -558,12 +573,13 @@ class Guard:
 
     def release(self, auth: Authorised) -> None:
         """The call is over for this process's quota count (idempotent)."""
-        if auth._open[0]:
-            auth._open[0] = False
+        if not auth.released:
+            auth.released = True
             self.in_flight.release(auth.grant.id)
 
 
-@dataclass(frozen=True)
+# per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
+@dataclass(slots=True)
 class Completion:
     """A call whose audit entry is queued: wait for it to be durable, then the receipt."""
 

@@ -83,7 +83,8 @@ class CallHeaders:
     case_no: str | None
 
 
-@dataclass(frozen=True)
+# per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
+@dataclass(slots=True)
 class ClientRef:
     """The calling business system (部门业务系统)."""
 

@@ -23,7 +23,8 @@ from govshare.storage.prepared import PreparedWrite
 NO_GRANT = "-"
 
 
-@dataclass(frozen=True)
+# per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
+@dataclass(slots=True)
 class CallStat:
     grant_id: str | None
     day: date

@@ -21,7 +21,8 @@ _KIND_OF_IDENTIFIER = {
 }
 
 
-@dataclass(frozen=True)
+# per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
+@dataclass(slots=True)
 class Subject:
     pool: Pool
     column: str  # the pool's key column

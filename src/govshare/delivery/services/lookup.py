@@ -22,7 +22,8 @@ from govshare.platform import Platform
 MAX_RECORDS = 100
 
 
-@dataclass(frozen=True)
+# per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
+@dataclass(slots=True)
 class LookupResult:
     call_id: str
     grant_id: str
@@ -34,7 +35,8 @@ class LookupResult:
     headers: dict[str, str]  # receipt, deprecation / sunset
 
 
-@dataclass(frozen=True)
+# per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
+@dataclass(slots=True)
 class LookupCall:
     grant_id: str
     key: str | None

@@ -37,7 +37,8 @@ MAX_CLAIMS = 50
 CLAIM_MAX = 500
 
 
-@dataclass(frozen=True)
+# per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
+@dataclass(slots=True)
 class VerifyResult:
     call_id: str
     grant_id: str
@@ -68,7 +69,8 @@ def _same(stored: Any, claimed: Any) -> bool:
     return str(stored).strip().upper() == str(claimed).strip().upper()
 
 
-@dataclass(frozen=True)
+# per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
+@dataclass(slots=True)
 class VerifyCall:
     grant_id: str
     key: str | None
