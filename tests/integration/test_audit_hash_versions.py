@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -116,10 +116,15 @@ def v1_entries(n: int, *, start_at: datetime) -> list[AuditEntry]:
     return out
 
 
+def row_of(e: AuditEntry) -> dict[str, Any]:
+    """The entry's fields as the audit table's column values."""
+    return {f.name: getattr(e, f.name) for f in fields(e)}
+
+
 def insert_v1(conn: Connection, entries: list[AuditEntry]) -> None:
     """Insert without naming ``hash_version`` (as before 0012; the column's default is 1)."""
     for e in entries:
-        values = {k: v for k, v in e.__dict__.items() if k != "hash_version"}
+        values = {k: v for k, v in row_of(e).items() if k != "hash_version"}
         conn.execute(insert(audit_entry).values(**values))
 
 
@@ -403,7 +408,7 @@ def test_two_version_2_entries_swapped_are_detected(platform: Platform) -> None:
     with tampering(platform.db) as conn:
         conn.execute(delete(audit_entry).where(audit_entry.c.seq.in_([4, 5])))
         for e in swapped:
-            conn.execute(insert(audit_entry).values(**e.__dict__))
+            conn.execute(insert(audit_entry).values(**row_of(e)))
     report = verify(platform, batch=3)
     assert not report.ok
     assert report.first_bad_seq == 4
@@ -445,7 +450,7 @@ def test_a_rehashed_version_2_forgery_is_caught_by_its_successor_and_the_checkpo
     forged = replace(forged, hash=forged.computed_hash())
     with tampering(db) as conn:
         conn.execute(delete(audit_entry).where(audit_entry.c.seq == 4))
-        conn.execute(insert(audit_entry).values(**forged.__dict__))
+        conn.execute(insert(audit_entry).values(**row_of(forged)))
     report = verify(platform)
     assert report.problems == ["seq 5: prev_hash does not link to its predecessor"]
 
@@ -458,7 +463,7 @@ def test_a_rehashed_version_2_forgery_is_caught_by_its_successor_and_the_checkpo
     with tampering(db) as conn:
         conn.execute(delete(audit_entry).where(audit_entry.c.seq >= 5))
         for e in rewritten:
-            conn.execute(insert(audit_entry).values(**e.__dict__))
+            conn.execute(insert(audit_entry).values(**row_of(e)))
     report = verify(platform)
     assert not report.ok
     assert report.problems == ["checkpoint at seq 6: signed head hash differs from the chain"]

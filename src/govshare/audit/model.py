@@ -118,7 +118,8 @@ SQ25_LIFECYCLE = (
 )
 
 
-@dataclass(frozen=True)
+# per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
+@dataclass(slots=True)
 class AuditEntry:
     seq: int
     occurred_at: datetime

@@ -73,7 +73,8 @@ class GrantView:
         return min(days) if days else None
 
 
-@dataclass(frozen=True)
+# per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
+@dataclass(slots=True)
 class CallHeaders:
     """What every call must say about itself: the purpose (must match the grant's, SQ-21),
     the civil servant acting (X-End-User) and the case number (X-Case-Number, 办件编号)."""

@@ -80,7 +80,8 @@ FIELDS = (
 )
 
 
-@dataclass(frozen=True)
+# per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
+@dataclass(slots=True)
 class Receipt:
     call_id: str
     client_id: str  # the OAuth client id of the calling system
@@ -122,7 +123,8 @@ class Receipt:
         return _canonical(self.fields())
 
 
-@dataclass(frozen=True)
+# per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
+@dataclass(slots=True)
 class Batch:
     """Where a version 2 receipt sits in the batch its signature covers."""
 
@@ -157,7 +159,8 @@ class Batch:
         return cls(index, size, tuple(bytes.fromhex(p) for p in path))
 
 
-@dataclass(frozen=True)
+# per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
+@dataclass(slots=True)
 class SignedReceipt:
     receipt: Receipt
     signature: str

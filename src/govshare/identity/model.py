@@ -113,7 +113,8 @@ class NewClientSecret:
     secret: str
 
 
-@dataclass(frozen=True)
+# per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
+@dataclass(slots=True)
 class VerifiedClient:
     """A client system whose access token was verified (signature, issuer, type, expiry):
     who calls, before the database has said whether the system is still active. A data
