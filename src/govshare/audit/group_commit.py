@@ -109,8 +109,12 @@ class PendingEntry:
 FlushHook = Callable[[Transaction, Sequence[tuple[PendingEntry, AuditEntry]]], None]
 
 # Who waits for an entry: a thread (``Future``) or a coroutine (an asyncio future).
-Waiter = Union["Future[AuditEntry]", "asyncio.Future[AuditEntry]"]
-_Queued = tuple[PendingEntry, Fields, Waiter, float]  # float: when it came
+Waiter = Union["Future[AuditEntry]", "asyncio.Future[Any]"]
+# What settles, on the event loop, the futures of the entries of one flush submitted with
+# it (``submit_then``): (future, durable entry, the submitter's context) for each.
+Then = Callable[[list[tuple["asyncio.Future[Any]", AuditEntry, Any]]], None]
+# float: when it came; then: its settle hook or None; Any: the hook's context
+_Queued = tuple[PendingEntry, Fields, Waiter, float, Then | None, Any]
 
 RECENT_BATCHES = 4  # how many recent batch sizes say how many entries to gather
 GUESS_BACKOFF = 16  # flushes that read the head first after a wrong guess
@@ -178,13 +182,26 @@ class GroupCommitWriter:
         self._enqueue(entry, future)
         return future
 
-    def _enqueue(self, entry: PendingEntry, future: Waiter) -> None:
+    def submit_then(self, entry: PendingEntry, then: Then, context: Any) -> asyncio.Future[Any]:
+        """``submit_async``, but the future is settled by ``then``: once the entry is
+        durable, ``then`` is called on the loop with (future, entry, ``context``) for
+        every entry of the flush submitted with it, in queue order, and sets their
+        results (the delivery guard signs their receipts together there, so that a call
+        wakes up once, with its receipt). A failed flush, or a ``then`` that raises,
+        fails the futures as ``submit_async`` would."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._enqueue(entry, future, then, context)
+        return future
+
+    def _enqueue(
+        self, entry: PendingEntry, future: Waiter, then: Then | None = None, context: Any = None
+    ) -> None:
         try:
             fields = prepare(entry)
         except Exception as exc:  # a bad entry fails alone, before it reaches a batch
             future.set_exception(exc)
             return
-        self._queue.put((entry, fields, future, time.monotonic()))
+        self._queue.put((entry, fields, future, time.monotonic(), then, context))
         thread = self._thread  # the usual case, without the lock: the writer is running
         if thread is None or not thread.is_alive():
             self._ensure_thread()
@@ -315,7 +332,7 @@ class GroupCommitWriter:
                 self._after_commit(tx)
         except BaseException as exc:  # every waiter learns of the failure
             self._head = None
-            _settle([(q[2], exc) for q in live])
+            _settle([(q[2], exc, None, None) for q in live])
             if conn is not None:
                 with contextlib.suppress(Exception):
                     conn.close()
@@ -326,7 +343,7 @@ class GroupCommitWriter:
         self._head = (last.seq, last.hash)
         self.flushes += 1
         self.entries += len(done)
-        _settle([(q[2], entry) for (_, entry), q in zip(done, live, strict=True)])
+        _settle([(q[2], entry, q[4], q[5]) for (_, entry), q in zip(done, live, strict=True)])
         self._last_flush_seconds = time.perf_counter() - started - gathered
         self._checkpoint(conn)
         return conn
@@ -397,31 +414,41 @@ def _claim(waiter: Waiter) -> bool:
     return not waiter.cancelled()
 
 
-def _settle(outcomes: list[tuple[Waiter, AuditEntry | BaseException]]) -> None:
+def _settle(outcomes: list[tuple[Waiter, AuditEntry | BaseException, Then | None, Any]]) -> None:
     """Resolve a flush's waiters: threads' futures here, each event loop's futures in one
     callback on that loop."""
-    loops: dict[asyncio.AbstractEventLoop, list[tuple[Waiter, Any]]] = {}
-    for waiter, outcome in outcomes:
+    loops: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, Then | None, Any]]] = {}
+    for waiter, outcome, then, context in outcomes:
         if isinstance(waiter, Future):
             if isinstance(outcome, BaseException):
                 waiter.set_exception(outcome)
             else:
                 waiter.set_result(outcome)
         else:
-            loops.setdefault(waiter.get_loop(), []).append((waiter, outcome))
+            loops.setdefault(waiter.get_loop(), []).append((waiter, outcome, then, context))
     for loop, pairs in loops.items():
         with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
             loop.call_soon_threadsafe(_settle_on_loop, pairs)
 
 
-def _settle_on_loop(pairs: list[tuple[Waiter, Any]]) -> None:
-    for waiter, outcome in pairs:
+def _settle_on_loop(pairs: list[tuple[Any, Any, Then | None, Any]]) -> None:
+    hooked: dict[Then, list[tuple[asyncio.Future[Any], AuditEntry, Any]]] = {}
+    for waiter, outcome, then, context in pairs:
         if waiter.done():  # cancelled meanwhile
             continue
         if isinstance(outcome, BaseException):
             waiter.set_exception(outcome)
-        else:
+        elif then is None:
             waiter.set_result(outcome)
+        else:
+            hooked.setdefault(then, []).append((waiter, outcome, context))
+    for then, group in hooked.items():
+        try:
+            then(group)
+        except Exception as exc:  # the hook failed: its callers learn of it
+            for waiter, _, _ in group:
+                if not waiter.done():
+                    waiter.set_exception(exc)
 
 
 def _passive_checkpoint(conn: Connection) -> None:
@@ -463,7 +490,7 @@ def _link(
     occurred = occurred_param(tx, now)
     rows: list[tuple[Any, ...]] = []
     done: list[tuple[PendingEntry, AuditEntry]] = []
-    for pending, fields, _, _ in live:
+    for pending, fields, *_ in live:
         seq += 1
         digest = sha256(dumps((version, seq, text, *fields, prev))).hexdigest()
         rows.append((seq, occurred, *fields, prev, digest, version))

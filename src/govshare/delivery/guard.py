@@ -51,7 +51,8 @@ until it is durable, updates the call statistics in the same flush, and returns 
 and the signed receipt (SZ-16.4; signed alone). On an event loop (``submit(...,
 on_loop=True)``, then ``await done.wait()``) the receipts of the calls whose entries one
 turn of the loop sees durable are signed together, one signature over their Merkle root
-(``Guard.signer``; ``receipts``, version 2). ``fail(auth, exc)`` records a refusal that
+(``Guard._durable``, called by the group-commit writer's ``submit_then`` as it settles a
+flush; ``receipts``, version 2). ``fail(auth, exc)`` records a refusal that
 happens after authorisation (bad key, no data) and raises ``exc`` (``refuse`` records it
 without the raise). On an event loop (``authorise(..., on_loop=True)``, ``refuse(...,
 on_loop=True)``) a refusal is queued for the writer, not waited for on the loop's thread,
@@ -81,7 +82,7 @@ from urllib.parse import unquote
 
 from sqlalchemy import Connection
 
-from govshare.audit.group_commit import GroupCommitWriter, PendingEntry, Waiter, writer_for
+from govshare.audit.group_commit import GroupCommitWriter, PendingEntry, writer_for
 from govshare.audit.keys import PlatformKeys
 from govshare.audit.model import AuditAction, AuditEntry
 from govshare.catalog.model import DeliveryMode
@@ -106,7 +107,6 @@ from govshare.kernel.clock import SHANGHAI, iso_utc, local_date, utcnow
 from govshare.kernel.errors import DomainError, Unauthenticated, ValidationFailed
 from govshare.kernel.ids import new_id
 from govshare.kernel.masking import SensitivityKind, mask
-from govshare.kernel.turns import TurnBatcher
 from govshare.platform import Platform
 from govshare.storage.engine import Database
 
@@ -232,19 +232,24 @@ class Guard:
         # their grant's items (hashing them took a call as long as the lookup of the plan)
         self._last_plan: tuple[tuple[GrantedItem, ...], MaskPlan] | None = None
         self.observe: Observer | None = None
-        # the receipts of the calls whose entries one turn of an event loop saw durable
-        self.signer: TurnBatcher[tuple[Completion, AuditEntry], SignedReceipt] = TurnBatcher(
-            self._sign_many
-        )
 
-    def _sign_many(
-        self, done: Sequence[tuple[Completion, AuditEntry]]
-    ) -> list[SignedReceipt | BaseException]:
-        """Sign the receipts of ``done`` together (one signature per batch, ``receipts``)."""
+    def sign_together(self, done: Sequence[tuple[Completion, AuditEntry]]) -> list[SignedReceipt]:
+        """The receipts of calls whose entries are durable, signed together (one signature
+        per batch, ``receipts``); each call is answered (its metrics)."""
         signed = sign_batch(self.keys, [c.unsigned(entry) for c, entry in done])
         for c, _ in done:
             c.observed()
-        return list(signed)
+        return signed
+
+    def _durable(self, flushed: list[tuple[asyncio.Future[Any], AuditEntry, Any]]) -> None:
+        """On the event loop, the calls of one flush submitted there (``submit(...,
+        on_loop=True)``): their receipts signed together, each call's future set to its
+        entry and receipt, so that each call wakes up once, answered."""
+        done: list[tuple[Completion, AuditEntry]] = [(c, entry) for _, entry, c in flushed]
+        for c, _ in done:
+            self.release(c.auth)
+        for (future, entry, _), receipt in zip(flushed, self.sign_together(done), strict=True):
+            future.set_result((entry, receipt))
 
     # Authorisation ---------------------------------------------------------------------
     def authorise(
@@ -547,14 +552,17 @@ class Guard:
             case_no=auth.case_no,
             payload=stat,
         )
+        done = Completion(self, auth, None, codes, keys_digest(keys), rows)
         try:
-            future: Waiter = (
-                self.writer.submit_async(pending) if on_loop else self.writer.submit(pending)
+            done.future = (
+                self.writer.submit_then(pending, self._durable, done)
+                if on_loop
+                else self.writer.submit(pending)
             )
         except BaseException:
             self.release(auth)
             raise
-        return Completion(self, auth, future, codes, keys_digest(keys), rows)
+        return done
 
     def complete(
         self,
@@ -585,7 +593,8 @@ class Completion:
 
     guard: Guard
     auth: Authorised
-    future: Waiter
+    # a thread's: the durable entry; on an event loop: the entry and its receipt
+    future: Future[AuditEntry] | asyncio.Future[tuple[AuditEntry, SignedReceipt]] | None
     codes: tuple[str, ...]
     keys_sha256: str
     rows: int
@@ -605,16 +614,15 @@ class Completion:
 
     async def wait(self) -> tuple[AuditEntry, SignedReceipt]:
         """Await durability without holding a thread (the HTTP hot path); the receipts of
-        the calls that see their entries durable in the same turn are signed together
-        (``Guard.signer``)."""
+        the calls whose entries one flush made durable are signed together, on the loop,
+        as the flush settles them (``Guard._durable``)."""
         future = self.future
+        if not isinstance(future, asyncio.Future):
+            raise TypeError("a call submitted from a thread is waited for: result()")
         try:
-            entry = await (
-                future if isinstance(future, asyncio.Future) else asyncio.wrap_future(future)
-            )
+            return await future
         finally:
             self.guard.release(self.auth)
-        return entry, await self.guard.signer.call((self, entry))
 
     def unsigned(self, entry: AuditEntry) -> Receipt:
         """The call's receipt, naming its durable audit entry."""

@@ -7,8 +7,8 @@ of records returned, the time, and the audit entry (``audit_seq`` and ``audit_ha
 records the call in the hash chain.
 
 Version 2 (what the platform issues): the receipts of calls answered together (the calls
-of one event-loop turn whose audit entries became durable in one flush; a call alone is a
-batch of one) are signed with ONE Ed25519 signature, over the root of an RFC 9162 Merkle
+of one event loop whose audit entries one flush made durable; a call alone is a batch of
+one) are signed with ONE Ed25519 signature, over the root of an RFC 9162 Merkle
 tree (``kernel.merkle``) of their payloads; each receipt carries its audit path. So:
 
 - ``payload``: the canonical JSON of the fields (sorted keys, no spaces, UTF-8);

@@ -3,8 +3,8 @@
 A server's event loop runs the coroutines whose requests (or whose awaited results)
 arrived together one after the other, in one turn. ``TurnBatcher.call(item)`` queues the
 item and lets the loop finish the turn; then ``start_many`` takes every item queued in
-that turn at once (``delivery.services.batch``: the calls of a turn read together;
-``delivery.guard``: their receipts signed together) and returns one outcome per item, in
+that turn at once (``delivery.services.batch``: the calls of a turn read together) and
+returns one outcome per item, in
 order: what the item's coroutine goes on with, or the exception it raises. An item whose
 coroutine was cancelled before the turn ended (its client left) is not started.
 """

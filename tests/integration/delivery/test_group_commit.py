@@ -196,6 +196,51 @@ def test_coroutines_are_settled_once_per_flush_and_failures_reach_them(
 
 
 @pytest.mark.req("NX-33")
+def test_a_settle_hook_gets_its_flush_in_order_and_its_failures_reach_the_callers(
+    platform: Platform,
+) -> None:
+    """``submit_then``: the entries of one flush submitted with the same hook come to it in
+    one call, on the loop, in queue order with their contexts, and the hook sets their
+    results (plain ``submit_async`` entries of the flush are settled as usual); a hook that
+    raises fails its callers, and a failed flush never calls it."""
+    writer, inside, release = held_writer(platform, fail="bad-0")
+    calls: list[list[tuple[int, str]]] = []
+
+    def hook(flushed: list[tuple[asyncio.Future[Any], AuditEntry, Any]]) -> None:
+        asyncio.get_running_loop()  # on the loop
+        calls.append([(entry.seq, context) for _, entry, context in flushed])
+        for future, entry, context in flushed:
+            future.set_result((context, entry.object_id))
+
+    def broken(_flushed: list[tuple[asyncio.Future[Any], AuditEntry, Any]]) -> None:
+        raise ValueError("the hook failed")
+
+    async def run() -> tuple[list[Any], AuditEntry, BaseException, BaseException]:
+        first = writer.submit(pending("first", 0))
+        assert await asyncio.to_thread(inside.wait, 30)
+        hooked = [writer.submit_then(pending("h", i), hook, f"ctx-{i}") for i in range(5)]
+        plain = writer.submit_async(pending("plain", 0))
+        release.set()
+        results = await asyncio.gather(*hooked)
+        await asyncio.to_thread(first.result, 30)
+        with pytest.raises(ValueError) as hook_failed:
+            await writer.submit_then(pending("x", 0), broken, None)
+        with pytest.raises(RuntimeError) as flush_failed:
+            await writer.submit_then(pending("bad", 0), hook, "never")
+        return list(results), await plain, hook_failed.value, flush_failed.value
+
+    results, plain, hook_failed, flush_failed = asyncio.run(run())
+    assert results == [(f"ctx-{i}", f"h-{i}") for i in range(5)]
+    assert len(calls) == 1 and [c for _, c in calls[0]] == [f"ctx-{i}" for i in range(5)]
+    seqs = [seq for seq, _ in calls[0]]
+    assert seqs == list(range(seqs[0], seqs[0] + 5)) and plain.seq == seqs[-1] + 1
+    assert str(hook_failed) == "the hook failed"  # its entry is durable all the same
+    assert isinstance(flush_failed, RuntimeError)
+    assert all("never" not in c for call in calls for _, c in call)
+    assert verify_chain(platform.db, platform.keys).ok
+
+
+@pytest.mark.req("NX-33")
 def test_the_sqlite_writer_checkpoints_after_its_flushes_and_survives_a_failed_one(
     platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -130,9 +130,9 @@ def answered_together(d: Delivery, n: int) -> list[lookup.LookupResult]:
     return asyncio.run(run())
 
 
-def signed_in_one_turn(d: Delivery, n: int) -> list[SignedReceipt]:
-    """The receipts of ``n`` calls whose entries are durable, asked for in one turn of an
-    event loop (as when one flush releases them)."""
+def signed_together(d: Delivery, n: int) -> list[SignedReceipt]:
+    """The receipts of ``n`` calls whose entries are durable, signed together (as when one
+    flush settles them on the event loop, ``Guard._durable``)."""
     guard = guard_for(d.platform)
     call = lookup.LookupCall(d.grant_id, P1, None, HEADERS, d.client)
     started = lookup._start_many(d.platform, [call] * n)
@@ -142,18 +142,14 @@ def signed_in_one_turn(d: Delivery, n: int) -> list[SignedReceipt]:
         done = outcome[1]
         entry, _ = done.result()
         pairs.append((done, entry))
-
-    async def run() -> list[SignedReceipt]:
-        return await asyncio.gather(*(guard.signer.call(p) for p in pairs))
-
-    return asyncio.run(run())
+    return guard.sign_together(pairs)
 
 
 @pytest.mark.req("SZ-16.4")
-def test_receipts_of_one_turn_share_one_signature_and_each_verifies_alone(
+def test_receipts_of_one_flush_share_one_signature_and_each_verifies_alone(
     delivery: Delivery,
 ) -> None:
-    signed = signed_in_one_turn(delivery, 5)
+    signed = signed_together(delivery, 5)
     keys = delivery.platform.keys
     assert len({s.signature for s in signed}) == 1  # one signature for the five
     assert [(s.batch.index, s.batch.size) for s in signed if s.batch] == [(i, 5) for i in range(5)]
@@ -228,7 +224,7 @@ def documented_check() -> str:
 def test_the_documented_offline_check_verifies_real_receipts(delivery: Delivery) -> None:
     code = documented_check()
     public_key = Ed25519PublicKey.from_public_bytes(delivery.platform.keys.public_raw)
-    signed = [*signed_in_one_turn(delivery, 3), issued(delivery).receipt]
+    signed = [*signed_together(delivery, 3), issued(delivery).receipt]
 
     def run(receipt: str) -> dict[str, Any]:
         scope: dict[str, Any] = {"receipt": receipt, "public_key": public_key, "unb64": _unb64}
