@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from govshare.delivery.export_formats import csv_text
-from govshare.delivery.masking import column_masker, compile_plan, masker
+from govshare.delivery.masking import apply_batch, column_masker, compile_plan, masker
 from govshare.delivery.model import GrantedItem, MaskLevel
 from govshare.kernel.masking import SensitivityKind
 
@@ -76,6 +76,45 @@ def test_the_plan_gives_its_column_maskers_in_its_order() -> None:
     columns = [fn([r.get(c) for r in rows]) for fn, c in maskers]
     got = [dict(zip(plan.codes, r, strict=True)) for r in zip(*columns, strict=True)]
     assert got == [plan.apply(r) for r in rows]
+
+
+PLAN_ITEMS = st.lists(
+    st.builds(
+        GrantedItem,
+        st.sampled_from(["name", "id_card", "born", "phone", "address", "note"]),
+        st.sampled_from(list(MaskLevel)),
+        st.sampled_from([k.value for k in SensitivityKind]),
+    ),
+    min_size=1,
+    max_size=6,
+    unique_by=lambda i: i.code,
+)
+ROWS = st.lists(
+    st.dictionaries(
+        st.sampled_from(["name", "id_card", "born", "phone", "address", "note"]), VALUES
+    ),
+    max_size=6,
+)
+
+
+@given(st.lists(st.tuples(PLAN_ITEMS, ROWS), min_size=1, max_size=4), st.data())
+def test_the_rows_of_a_batch_are_masked_as_each_row_alone(
+    calls: list[tuple[list[GrantedItem], list[dict[str, Any]]]], data: st.DataObject
+) -> None:
+    """A lookup batch masks its calls' rows together, a column at a time, calls of one
+    plan (one grant) together (``apply_batch``): each call gets what ``plan.apply`` gives
+    its rows alone. Calls share a plan object as the calls of one grant read do."""
+    plans = [compile_plan(items, pseudonym_key=KEY) for items, _ in calls]
+    shared = [data.draw(st.sampled_from(plans[: i + 1])) for i in range(len(plans))]
+    batch = [(plan, rows) for plan, (_, rows) in zip(shared, calls, strict=True)]
+    got = apply_batch(batch)
+    want = [[plan.apply(r) for r in rows] for plan, rows in batch]
+    assert got == want
+    for call_got, call_want in zip(got, want, strict=True):
+        for g, w in zip(call_got, call_want, strict=True):
+            assert [type(v) for v in g.values()] == [type(v) for v in w.values()]
+    for plan, rows in batch:
+        assert plan.apply_rows(rows) == [plan.apply(r) for r in rows]
 
 
 def _text(value: Any) -> str:

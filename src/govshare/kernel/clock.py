@@ -37,9 +37,19 @@ def end_of_local_day(day: date) -> datetime:
     return (nxt - timedelta(microseconds=1)).astimezone(UTC)
 
 
+_last_iso: tuple[datetime, str] | None = None
+
+
 def iso_utc(value: datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (microseconds always written)."""
-    return as_utc(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (microseconds always written). The text of the last
+    moment is kept: the receipts of one flush all name its time, one ``datetime``."""
+    global _last_iso
+    last = _last_iso
+    if last is not None and last[0] is value:
+        return last[1]
+    text = as_utc(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    _last_iso = (value, text)
+    return text
 
 
 def local_display(value: datetime | None) -> str:

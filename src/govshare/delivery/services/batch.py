@@ -113,6 +113,8 @@ def start_calls(
     limit: int,
     finish: Callable[[Guard, CallT, Authorised, Subject, list[dict[str, Any]]], Out],
     on_loop: bool = False,
+    prepare: Callable[[list[tuple[Authorised, list[dict[str, Any]]]]], list[list[dict[str, Any]]]]
+    | None = None,
 ) -> list[Out | BaseException]:
     """Start ``calls`` in one read, the steps lookup and verification share. In the read:
     each call authorised (``request``: what it asks of its grant), then ``admit``ted
@@ -124,7 +126,9 @@ def start_calls(
     raises. If the read fails, every call without an outcome fails with it, and the
     calls authorised so far are released (refusals keep their own). ``on_loop``: the
     refusals are not waited for here, on the loop's thread (``RecordedRefusal``; the
-    call's coroutine awaits them, ``started``)."""
+    call's coroutine awaits them, ``started``). ``prepare``: what ``finish`` gets instead
+    of each admitted call's records, made for all of them at once (lookup masks them a
+    column at a time); if it fails, so do the admitted calls."""
     guard = guard_for(platform)
     out: list[Out | BaseException | None] = [None] * len(calls)
     ready: list[tuple[int, Authorised, Subject]] = []
@@ -151,7 +155,9 @@ def start_calls(
                 ready.append((i, auth, subj))
             wanted = [(subj, codes(calls[i], auth)) for i, auth, subj in ready]
             found = records_of(conn, wanted, limit)
-    except Exception as exc:  # the read failed (its connection is dropped): so do the calls
+        if prepare is not None:
+            found = prepare([(auth, rows) for (_, auth, _), rows in zip(ready, found, strict=True)])
+    except Exception as exc:  # the read (or prepare) failed: so do the calls
         for _, auth, _ in ready:
             guard.release(auth)
         out = [exc if o is None else o for o in out]
