@@ -20,7 +20,7 @@ from govshare.kernel.clock import set_clock, utcnow
 from govshare.kernel.errors import ValidationFailed
 from govshare.platform import Platform
 from govshare.web.app import create_app
-from govshare.web.security import CONTENT_SECURITY_POLICY
+from govshare.web.security import API_CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY
 from tests.web.conftest import csrf_from
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "govshare" / "web" / "templates"
@@ -54,7 +54,12 @@ def _sign_in(client: TestClient, username: str = "admin") -> tuple[str, str]:
 @pytest.mark.parametrize("path", ["/login", "/healthz", "/api/v1/me", "/no-such-page"])
 def test_every_response_carries_the_security_headers(web: TestClient, path: str) -> None:
     r = web.get(path, follow_redirects=False)
-    assert r.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    json = r.headers["content-type"].startswith("application/json")
+    # a JSON answer loads nothing at all; a page only from this origin
+    want = API_CONTENT_SECURITY_POLICY if json else CONTENT_SECURITY_POLICY
+    assert r.headers["content-security-policy"] == want
+    if json:
+        assert want == "default-src 'none'; frame-ancestors 'none'"
     csp = dict(p.strip().split(" ", 1) for p in CONTENT_SECURITY_POLICY.split(";"))
     assert csp["script-src"] == "'self'" and csp["frame-ancestors"] == "'none'"
     assert "unsafe-inline" not in CONTENT_SECURITY_POLICY

@@ -3,7 +3,8 @@
 - ``Content-Security-Policy``: scripts and styles from this origin only (the templates hold
   no inline script or style, and no event-handler attributes), no framing
   (``frame-ancestors 'none'``, plus ``X-Frame-Options: DENY`` for older browsers), forms
-  post only here, no ``<base>`` rewriting, no plugins.
+  post only here, no ``<base>`` rewriting, no plugins. A JSON answer (the API) loads
+  nothing: ``default-src 'none'; frame-ancestors 'none'``.
 - ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: same-origin``.
 - A NUL character in the URL (path or query) is refused with 400 before any route runs.
 - Over TLS only: ``Strict-Transport-Security``, and ``Secure`` added to every cookie the
@@ -30,6 +31,8 @@ CONTENT_SECURITY_POLICY = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; "
     "form-action 'self'; base-uri 'none'"
 )
+# A JSON answer (the API) loads nothing and is framed by nobody: the strictest policy
+API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
 HSTS = "max-age=31536000; includeSubDomains"
 
 HEADERS: tuple[tuple[bytes, bytes], ...] = (
@@ -37,6 +40,10 @@ HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
+)
+API_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", API_CONTENT_SECURITY_POLICY.encode()),
+    *HEADERS[1:],
 )
 
 
@@ -73,8 +80,14 @@ def proxied(scope: Scope, trust_proxy: bool) -> Scope:
 def secured(headers: list[tuple[bytes, bytes]], tls: bool) -> list[tuple[bytes, bytes]]:
     """A response's headers with the headers above added where the response has not set its
     own, and over TLS the HSTS header and ``Secure`` on every cookie."""
-    present = {name.lower() for name, _ in headers}
-    headers = headers + [(n, v) for n, v in HEADERS if n not in present]
+    present = set()
+    added = HEADERS
+    for name, value in headers:
+        name = name.lower()
+        present.add(name)
+        if name == b"content-type" and value.startswith(b"application/json"):
+            added = API_HEADERS
+    headers = headers + [(n, v) for n, v in added if n not in present]
     if tls:
         if b"strict-transport-security" not in present:
             headers.append((b"strict-transport-security", HSTS.encode()))
