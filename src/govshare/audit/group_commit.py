@@ -21,11 +21,14 @@ thread per database per process:
   example the delivery call statistics) in the same transaction, commits, and only then
   resolves the futures. While one flush commits, new entries pile up and form the next
   batch: the batch size grows with load.
-- On PostgreSQL each statement is a round trip, so the writer links the batch to the head
-  it wrote last and sends lock, head read and insert in one pipeline. If the head read
-  shows that another writer appended in between (the insert then fails on the unique
-  ``seq`` or the chain's link check, or is rolled back), the flush is redone from the real head
-  and the writer reads the head first for its next ``GUESS_BACKOFF`` flushes.
+- The writer links the batch to the head it wrote last. On PostgreSQL, where each
+  statement is a round trip, it sends lock, head read and insert in one pipeline; on
+  SQLite ``BEGIN IMMEDIATE`` holds the lock and the head is not read at all (a statement,
+  and a hand-over of the interpreter, fewer per flush): an entry linked to a head that is
+  not the last fails on the unique ``seq`` and the chain's link check. If another writer
+  appended in between (the insert fails, or on PostgreSQL the head read differs), the flush
+  is rolled back and redone from the real head, and the writer reads the head first for
+  its next ``GUESS_BACKOFF`` flushes.
 - Gathering: the callers a flush releases come back with their next entries a little
   later (threads within microseconds; a server's event loop one entry per request it
   handles, every few hundred microseconds), too late for the next batch, which would
@@ -82,7 +85,7 @@ from govshare.audit.services import (
 )
 from govshare.kernel.actor import Actor
 from govshare.kernel.clock import utcnow
-from govshare.storage.engine import Database, Transaction
+from govshare.storage.engine import Database, Transaction, is_sqlite
 
 
 # per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
@@ -365,7 +368,7 @@ class GroupCommitWriter:
         """Whether to link the batch to the head this writer last wrote, before the lock
         (PostgreSQL only, where that saves a round trip; and not for a while after the
         guess went wrong, as it does while other processes append too)."""
-        if conn.dialect.name != "postgresql" or self._head is None:
+        if self._head is None:
             return False
         if self._no_guess:
             self._no_guess -= 1
@@ -383,7 +386,11 @@ class GroupCommitWriter:
             with conn.begin():
                 rows, done = _link(tx, self._head, live)
                 try:
-                    ok = lock_head_insert(tx, self._head, rows)
+                    if is_sqlite(conn):  # BEGIN IMMEDIATE holds the write lock
+                        insert_rows(tx, rows)
+                        ok = True
+                    else:
+                        ok = lock_head_insert(tx, self._head, rows)
                 except Exception as exc:  # the insert met the real head's successors
                     raise _StaleHead from exc
                 if not ok:

@@ -97,6 +97,38 @@ def held_writer(
 
 
 @pytest.mark.req("NX-33")
+def test_a_writer_links_to_the_head_it_wrote_and_redoes_a_flush_another_writer_overtook(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After its first flush a writer links each batch to the head it wrote last, without
+    reading the head first (on SQLite BEGIN IMMEDIATE holds the lock; on PostgreSQL the
+    head is read in the insert's round trip). When another writer appended meanwhile, the
+    flush fails on the chain's link check, is rolled back and redone from the real head."""
+    reads: list[Any] = []
+    real = gc.lock_and_head
+
+    def counted(tx: Transaction) -> tuple[int, str]:
+        reads.append(tx)
+        return real(tx)
+
+    monkeypatch.setattr(gc, "lock_and_head", counted)
+    writer = GroupCommitWriter(platform.db)
+    alone = [writer.append(pending("solo", i)) for i in range(5)]
+    assert len(reads) == 1  # the first flush only
+    assert [e.seq for e in alone] == list(range(alone[0].seq, alone[0].seq + 5))
+    with platform.db.transaction() as tx:  # another writer appends in between
+        other = audit.record(tx, Actor.system("other"), AuditAction.UPDATE, "x", "1")
+    after = writer.append(pending("after", 0))
+    assert len(reads) == 2  # the guess failed: the head was read and the flush redone
+    assert after.seq == other.seq + 1 and after.prev_hash == other.hash
+    # then it reads the head first for a while, and guesses again
+    later = [writer.append(pending("later", i)) for i in range(gc.GUESS_BACKOFF + 3)]
+    assert len(reads) == 2 + gc.GUESS_BACKOFF
+    assert [e.seq for e in later] == list(range(after.seq + 1, after.seq + 1 + len(later)))
+    assert verify_chain(platform.db, platform.keys).ok
+
+
+@pytest.mark.req("NX-33")
 def test_entries_queued_during_a_flush_share_the_next_one(platform: Platform) -> None:
     """Deterministic: the first flush is held inside its transaction while 450 more entries
     queue; they must all go out in one further flush (on SQLite as three multi-row
