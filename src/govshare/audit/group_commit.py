@@ -324,7 +324,7 @@ class GroupCommitWriter:
                 raise RuntimeError("the database of this audit writer was closed")
             if conn is None:
                 conn = _own_checkpoints(db.engine.connect())
-            done = self._optimistic(conn, live) if self._can_guess(conn) else None
+            done = self._optimistic(conn, live) if self._can_guess() else None
             if done is None:
                 tx = Transaction(conn)
                 with conn.begin():
@@ -364,10 +364,10 @@ class GroupCommitWriter:
         with contextlib.suppress(Exception):
             _passive_checkpoint(conn)
 
-    def _can_guess(self, conn: Connection) -> bool:
-        """Whether to link the batch to the head this writer last wrote, before the lock
-        (PostgreSQL only, where that saves a round trip; and not for a while after the
-        guess went wrong, as it does while other processes append too)."""
+    def _can_guess(self) -> bool:
+        """Whether to link the batch to the head this writer last wrote without reading
+        the head first (it knows one; and not for a while after the guess went wrong, as
+        it does while other processes append too)."""
         if self._head is None:
             return False
         if self._no_guess:

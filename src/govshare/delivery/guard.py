@@ -228,12 +228,14 @@ class Guard:
         self.subjects = DailyCounter()
         self.in_flight = InFlight()
         self._plans: dict[tuple[tuple[GrantedItem, ...], bytes | None], MaskPlan] = {}
-        # the plan of the last call's items, by identity: the calls of one batch share
-        # their grant's items (hashing them took a call as long as the lookup of the plan)
-        self._last_plan: tuple[tuple[GrantedItem, ...], MaskPlan] | None = None
-        # the items the last call asked of its grant's items (both by identity) and got
-        self._last_items: (
-            tuple[tuple[GrantedItem, ...], tuple[str, ...] | None, tuple[GrantedItem, ...]] | None
+        # the last call's layout: its grant's items (by identity, as the calls of one batch
+        # share their grant read), the items it asked for, the items and the plan it got
+        # (hashing the items for ``_plans`` took a call as long as the lookup of the plan)
+        self._last_layout: (
+            tuple[
+                tuple[GrantedItem, ...], tuple[str, ...] | None, tuple[GrantedItem, ...], MaskPlan
+            ]
+            | None
         ) = None
         self.observe: Observer | None = None
 
@@ -319,12 +321,13 @@ class Guard:
             if mode not in grant.modes:
                 raise errors.mode_not_granted(mode)
             wanted = request.items
-            seen = self._last_items
+            seen = self._last_layout
             if seen is not None and seen[0] is grant.items and seen[1] == wanted:
-                items = seen[2]  # the calls of a batch on one grant, asking the same items
+                items, plan = seen[2], seen[3]  # a batch's calls on one grant, same items
             else:
                 items = self._items(grant, wanted)
-                self._last_items = (grant.items, wanted, items)
+                plan = self._plan(items, grant.consumer_department_id)
+                self._last_layout = (grant.items, wanted, items, plan)
             h = request.headers
             self._required(h)
             assert h.purpose is not None and h.end_user is not None and h.case_no is not None
@@ -340,12 +343,6 @@ class Guard:
             if recording is not None:
                 raise RecordedRefusal(exc, recording) from exc
             raise
-        last = self._last_plan
-        if last is not None and last[0] is items:  # the calls of one batch share a grant read
-            plan = last[1]
-        else:
-            plan = self._plan(items, grant.consumer_department_id)
-            self._last_plan = (items, plan)
         return Authorised(
             call_id=new_id(),
             actor=actor,
@@ -472,8 +469,10 @@ class Guard:
             case_no=(h.case_no or "")[:HEADER_MAX] or None,
             payload=stat,
         )
-        recording = self.writer.submit_async(entry) if on_loop else None
-        if recording is None:
+        recording = None
+        if on_loop:
+            recording = self.writer.submit_async(entry)
+        else:
             self.writer.append(entry)
         if self.observe is not None:
             self.observe(grant.id if grant else "-", mode, exc.code, time.perf_counter() - started)

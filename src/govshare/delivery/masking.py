@@ -403,8 +403,8 @@ class MaskPlan:
     levels: Mapping[str, MaskLevel]
     kinds: Mapping[str, SensitivityKind] = field(default_factory=dict)
     pseudonym_key: bytes | None = field(default=None, repr=False)
-    columns: tuple[ColumnMasker, ...] = ()  # ``column_maskers()``, compiled once
-    level_values: Mapping[str, str] = field(default_factory=dict)  # code -> level text
+    columns: tuple[ColumnMasker, ...] = field(kw_only=True)  # ``column_maskers()``
+    level_values: Mapping[str, str] = field(kw_only=True)  # code -> level text
 
     def apply(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """The planned items of ``row``, masked (items not in the plan never appear)."""
@@ -412,9 +412,9 @@ class MaskPlan:
 
     def apply_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """``apply`` over many rows, a column at a time (the same values)."""
-        if len(rows) <= 1 or len(self.columns) != len(self.steps):
+        if len(rows) <= 1:
             return [self.apply(r) for r in rows]
-        codes = [code for code, _ in self.steps]
+        codes = self.codes
         masked = [
             fn([r.get(code) for r in rows]) for code, fn in zip(codes, self.columns, strict=True)
         ]
@@ -433,13 +433,8 @@ class MaskPlan:
 
     def column_maskers(self) -> list[ColumnMasker]:
         """The plan's maskers over columns, in its order: ``column_maskers()[i](values)``
-        is ``[steps[i][1](v) for v in values]``."""
-        if len(self.columns) == len(self.steps):
-            return list(self.columns)
-        return [
-            column_masker(self.kinds[code], self.levels[code], pseudonym=self.pseudonym_key)
-            for code, _ in self.steps
-        ]
+        is ``[steps[i][1](v) for v in values]`` (compiled with the plan)."""
+        return list(self.columns)
 
 
 def apply_batch(
@@ -474,7 +469,9 @@ def compile_plan(items: Iterable[GrantedItem], *, pseudonym_key: bytes | None = 
         column_masker(kinds[code], levels[code], pseudonym=pseudonym_key) for code, _ in steps
     )
     values = {code: level.value for code, level in levels.items()}
-    return MaskPlan(tuple(steps), levels, kinds, pseudonym_key, columns, values)
+    return MaskPlan(
+        tuple(steps), levels, kinds, pseudonym_key, columns=columns, level_values=values
+    )
 
 
 def level_of(text: str | None) -> MaskLevel:
