@@ -16,7 +16,9 @@ def serve(
     from govshare.web.app import create_app
 
     try:
-        app = create_app(get_settings())
+        # the one app of this process: what start-up made is kept out of the garbage
+        # collector's walks while it serves (``kernel.heap``)
+        app = create_app(get_settings(), freeze_heap=True)
     except ProfileError as exc:
         raise fail(str(exc), 2) from exc
     # X-Forwarded-* are honoured by the app itself, and only with GOVSHARE_TRUST_PROXY

@@ -25,6 +25,7 @@ from govshare.delivery.guard import guard_for
 from govshare.kernel.actor import Actor
 from govshare.kernel.clock import local_display
 from govshare.kernel.errors import DomainError, Unauthenticated
+from govshare.kernel.heap import frozen_heap
 from govshare.notify import dispatch
 from govshare.platform import Platform
 from govshare.web.deps import Renderer, locale_of
@@ -113,10 +114,14 @@ def create_app(
     queue: Any = None,
     *,
     lane: bool = True,
+    freeze_heap: bool = False,
 ) -> FastAPI:
     """``queue``: the job queue that runs batch exports (``jobs.queue.make_queue``; tests
     pass an immediate one); the embedded queue is opened on the first export when None.
-    ``lane=False`` leaves every call to the routes (tests compare the two)."""
+    ``lane=False`` leaves every call to the routes (tests compare the two).
+    ``freeze_heap``: once started, keep what start-up made out of the cyclic garbage
+    collector's walks while the app runs (``kernel.heap.frozen_heap``; ``govshare serve``,
+    one app per process)."""
     settings = settings or (platform.settings if platform else get_settings())
     configure_logging(settings.log_level)
     platform = platform or Platform.open(settings)
@@ -127,7 +132,11 @@ def create_app(
         task = asyncio.create_task(_periodic_checkpoints(platform, log))
         # notices go out from a background thread woken after each commit that queues them;
         # reads on the event loop's thread (the data services) reuse one connection
-        with platform.db.keep_reads(), dispatch.running(platform.db, settings) as dispatcher:
+        with (
+            platform.db.keep_reads(),
+            dispatch.running(platform.db, settings) as dispatcher,
+            frozen_heap() if freeze_heap else contextlib.nullcontext(),
+        ):
             app.state.dispatcher = dispatcher
             try:
                 yield
