@@ -8,6 +8,7 @@ import gc
 import pytest
 from fastapi.testclient import TestClient
 
+from govshare.kernel.heap import OLDER, YOUNG
 from govshare.platform import Platform
 from govshare.web.app import create_app
 from tests.web.conftest import login
@@ -85,20 +86,21 @@ def test_unknown_route_is_404_not_500(client: TestClient) -> None:
 
 
 def test_the_served_app_freezes_start_up_objects_while_it_runs(demo_platform: Platform) -> None:
-    """``govshare serve``'s app (``freeze_heap``) keeps what start-up made out of the
-    garbage collector's walks while it runs, and gives it back when it stops; an app made
-    without it (the tests') freezes nothing."""
+    """``govshare serve``'s app (``tune_gc``) keeps what start-up made out of the garbage
+    collector's walks and collects less often while it runs, and gives both back when it
+    stops; an app made without it (the tests') changes nothing."""
+    before = gc.get_threshold()
     assert gc.get_freeze_count() == 0
     with TestClient(create_app(platform=demo_platform)) as c:
         assert c.get("/healthz").status_code == 200
-        assert gc.get_freeze_count() == 0
-    with TestClient(create_app(platform=demo_platform, freeze_heap=True)) as c:
+        assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
+    with TestClient(create_app(platform=demo_platform, tune_gc=True)) as c:
         assert c.get("/healthz").status_code == 200
-        assert gc.get_freeze_count() > 0
-    assert gc.get_freeze_count() == 0
+        assert gc.get_freeze_count() > 0 and gc.get_threshold() == (YOUNG, OLDER, OLDER)
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
 
 
-def test_serve_builds_its_app_with_a_frozen_heap(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_builds_its_app_with_the_tuned_collector(monkeypatch: pytest.MonkeyPatch) -> None:
     import uvicorn
 
     from govshare.cli import serve as serve_cli
@@ -114,4 +116,4 @@ def test_serve_builds_its_app_with_a_frozen_heap(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(web_app, "create_app", fake_create_app)
     monkeypatch.setattr(uvicorn, "run", lambda app, **_: served.append(app))
     serve_cli.serve(host="127.0.0.1", port=8765)
-    assert made == [{"freeze_heap": True}] and served == ["the app"]
+    assert made == [{"tune_gc": True}] and served == ["the app"]

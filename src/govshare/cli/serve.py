@@ -17,8 +17,8 @@ def serve(
 
     try:
         # the one app of this process: what start-up made is kept out of the garbage
-        # collector's walks while it serves (``kernel.heap``)
-        app = create_app(get_settings(), freeze_heap=True)
+        # collector's walks, and it collects less often, while it serves (``kernel.heap``)
+        app = create_app(get_settings(), tune_gc=True)
     except ProfileError as exc:
         raise fail(str(exc), 2) from exc
     # X-Forwarded-* are honoured by the app itself, and only with GOVSHARE_TRUST_PROXY

@@ -25,7 +25,7 @@ from govshare.delivery.guard import guard_for
 from govshare.kernel.actor import Actor
 from govshare.kernel.clock import local_display
 from govshare.kernel.errors import DomainError, Unauthenticated
-from govshare.kernel.heap import frozen_heap
+from govshare.kernel.heap import tuned_gc
 from govshare.notify import dispatch
 from govshare.platform import Platform
 from govshare.web.deps import Renderer, locale_of
@@ -114,14 +114,14 @@ def create_app(
     queue: Any = None,
     *,
     lane: bool = True,
-    freeze_heap: bool = False,
+    tune_gc: bool = False,
 ) -> FastAPI:
     """``queue``: the job queue that runs batch exports (``jobs.queue.make_queue``; tests
     pass an immediate one); the embedded queue is opened on the first export when None.
     ``lane=False`` leaves every call to the routes (tests compare the two).
-    ``freeze_heap``: once started, keep what start-up made out of the cyclic garbage
-    collector's walks while the app runs (``kernel.heap.frozen_heap``; ``govshare serve``,
-    one app per process)."""
+    ``tune_gc``: once started, keep what start-up made out of the cyclic garbage
+    collector's walks, and collect less often, while the app runs (``kernel.heap``;
+    ``govshare serve``, one app per process)."""
     settings = settings or (platform.settings if platform else get_settings())
     configure_logging(settings.log_level)
     platform = platform or Platform.open(settings)
@@ -135,7 +135,7 @@ def create_app(
         with (
             platform.db.keep_reads(),
             dispatch.running(platform.db, settings) as dispatcher,
-            frozen_heap() if freeze_heap else contextlib.nullcontext(),
+            tuned_gc() if tune_gc else contextlib.nullcontext(),
         ):
             app.state.dispatcher = dispatcher
             try:
