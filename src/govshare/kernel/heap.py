@@ -1,12 +1,12 @@
 """A long-running server's heap and CPython's cyclic garbage collector (issue 7).
 
 A server allocates and frees short-lived objects on every request. Reference counting frees
-almost all of them; the cyclic collector still runs every 700 allocations of container
-objects (the young generation's threshold), walking what is alive at that moment (the
-objects of the calls in flight), and every so often a full collection walks every object
-the process holds: the web framework's routes, the request and response schemas, the
-ORM's metadata, the modules, hundreds of thousands of objects made at start-up that live as
-long as the process.
+almost all of them; the cyclic collector still runs each time 700 more container objects
+have been allocated than freed (the young generation's threshold), walking what is alive at
+that moment (the objects of the calls in flight), and every so often a full collection
+walks every object the process holds: the web framework's routes, the request and response
+schemas, the ORM's metadata, the modules, hundreds of thousands of objects made at start-up
+that live as long as the process.
 
 ``tuned_gc``, for the block (the server's life):
 
