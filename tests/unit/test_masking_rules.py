@@ -21,9 +21,14 @@ from govshare.delivery.masking import (
     pseudonymise,
 )
 from govshare.delivery.model import GrantedItem, MaskLevel
+from govshare.kernel import masking as kernel_masking
 from govshare.kernel.masking import (
+    _DISTRICT_END,
+    _DISTRICT_ENDS,
     ADDRESS_FILL,
     COMPOUND_SURNAMES,
+    DISTRICT_HEAD,
+    _district_prefixes,
     mask,
     mask_details,
 )
@@ -206,3 +211,40 @@ def test_unknown_levels_fail_closed_and_preview_masks() -> None:
     assert level_of("whatever") is MaskLevel.SUPPRESSED and level_of(None) is MaskLevel.MASKED
     assert preview("13812345678", "mobile") == "138****5678"
     assert key_ref(KEYS, "x") == key_ref(KEYS, "x") != key_ref(KEYS, "y")
+
+
+# The district of an address, looked for first in its remembered head ------------------
+ADDRESS_LIKE = st.text(
+    alphabet=st.sampled_from("自治行政地社小区县旗超城市场省江苏宿迁路号"), max_size=30
+)
+
+
+def _searched(s: str) -> str | None:
+    """The address down to its district, searched in the whole address (no head)."""
+    found = _DISTRICT_END.search(s)
+    return None if found is None else s[: found.end()]
+
+
+@given(st.lists(ADDRESS_LIKE, min_size=1, max_size=12))
+def test_the_district_found_in_the_head_is_the_one_in_the_whole_address(
+    texts: list[str],
+) -> None:
+    # twice over: once learning each head, once remembering it
+    for s in texts + texts:
+        want = _searched(s)
+        if want is None:
+            continue  # (the county-level city's rule then: tested above)
+        assert _district_prefixes([s])[0] == want
+        assert mask(s, "address") == want + (ADDRESS_FILL if len(want) < len(s) else "")
+        if len(want) > DISTRICT_HEAD:
+            assert _DISTRICT_ENDS[s[:DISTRICT_HEAD]] == -1  # not in the head: searched whole
+
+
+def test_remembered_heads_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kernel_masking, "_HEADS_KEPT", 8)
+    _DISTRICT_ENDS.clear()
+    heads = [f"江苏省宿迁市第{i:03d}区某路" for i in range(20)]
+    for head in heads:
+        assert mask(head + "1号", "address") == head[:11] + ADDRESS_FILL
+        assert len(_DISTRICT_ENDS) <= 8
+    assert mask(heads[0] + "1号", "address") == heads[0][:11] + ADDRESS_FILL

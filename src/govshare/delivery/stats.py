@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
-
 from govshare.audit.group_commit import PendingEntry
 from govshare.audit.model import AuditEntry
 from govshare.delivery.tables import LATENCY_BUCKETS_MS, delivery_call_stat, delivery_error_stat
@@ -59,6 +57,9 @@ def _statements(dialect: str) -> tuple[PreparedWrite, PreparedWrite]:
     with the driver's executemany, so that a flush compiles nothing."""
     found = _upserts.get(dialect)
     if found is None:
+        # (imported here: the PostgreSQL dialect's package costs a process on SQLite 25 ms)
+        from sqlalchemy.dialects import postgresql, sqlite
+
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         t, e = delivery_call_stat, delivery_error_stat
         calls = insert(t)
