@@ -485,6 +485,27 @@ def test_dates_not_stored_as_iso_text_go_a_column_at_a_time(
         assert compiled_chunks == [7]  # the first chunk; the second holds 1990-W10-3
 
 
+@pytest.mark.usefixtures("small_chunks")
+def test_a_stored_date_that_does_not_exist_fails_the_compiled_path_too(
+    platform: Platform, tmp_path: Path, compiled_chunks: list[int]
+) -> None:
+    if platform.db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite keeps a date's text as it was written")
+    table = _date_pool(platform, "pool_dates_bad_test", Column("name", String(50)))
+    stored = ["1990-03-07"] * 9 + ["1990-02-30"]
+    with platform.db.transaction() as tx:
+        for n, born in enumerate(stored, start=1):
+            tx.conn.execute(
+                text(f"INSERT INTO pool_dates_bad_test VALUES ({n}, false, '{born}', '张三')")
+            )
+    plan = compile_plan(
+        [GrantedItem("born", MaskLevel.RAW, "none"), GrantedItem("name", MaskLevel.MASKED, "name")]
+    )
+    with pytest.raises(ValueError):  # the dialect's reading of the date, as before
+        _written(platform, table, plan, tmp_path / "bad.csv")
+    assert compiled_chunks == [7]  # the first chunk; the second holds 1990-02-30
+
+
 # The server's CSV (a PostgreSQL pool: COPY … TO) ------------------------------------------
 PLAIN_TYPES = ("string", "text", "integer", "decimal", "date", "boolean")
 
