@@ -61,6 +61,7 @@ class Load:
     errors: int
     p50_ms: float
     p99_ms: float
+    slices: tuple[float, ...] = ()  # requests/s of each slice, when taken in slices
 
     @property
     def rps(self) -> float:

@@ -3,11 +3,14 @@ against Datasette's row JSON and the bare Starlette endpoint (the practical limi
 
 Every contender is one uvicorn (or Datasette) process on the same database file, loaded by
 the same generator with the same connections, warm-up and duration, cycling through the
-same keys in the same order."""
+same keys in the same order. The contenders' measured periods are interleaved, in
+``SLICES`` slices taken in turn (``drive_all``)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import statistics
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -56,36 +59,126 @@ def uvicorn_cmd(cfg: Config, app: str, port: int, *, factory: bool = False) -> l
     ]
 
 
-def drive(cfg: Config, target: Target, log_dir: Path) -> dict[str, Load]:
-    out: dict[str, Load] = {}
-    with serving(
-        target.cmd,
-        port=target.port,
-        ready_path=target.ready_path,
-        log=log_dir / f"{target.label}.log",
-        env=target.env,
-        cwd=ROOT,
-    ) as base:
-        for name, requests in target.loads.items():
-            prime(base, requests[0], target.headers, target.label)
-            s = cfg.sizes
-            load = run_load(
-                cfg.loadgen,
-                base,
-                requests,
-                target.headers,
-                connections=s.connections,
-                duration=s.duration,
-                warmup=s.warmup,
-                work_dir=log_dir,
-                label=f"{target.label}-{name}",
-            )
-            if load.errors:
-                raise LoadError(
-                    f"{target.label} {name}: {load.errors} of {load.requests} answers were errors"
+SLICES = 4  # each contender's measured period, in slices taken in turn with the others'
+
+
+def combined(slices: list[Load]) -> Load:
+    """One contender's slices as one measurement: every answer over every measured second.
+    wrk gives each slice's percentiles, not its latencies, so p50 and p99 are the median
+    over the slices of each slice's own."""
+    return Load(
+        requests=sum(x.requests for x in slices),
+        seconds=sum(x.seconds for x in slices),
+        errors=sum(x.errors for x in slices),
+        p50_ms=statistics.median(x.p50_ms for x in slices),
+        p99_ms=statistics.median(x.p99_ms for x in slices),
+        slices=tuple(round(x.rps, 1) for x in slices),
+    )
+
+
+def drive_all(
+    cfg: Config, targets: list[Target], log_dir: Path
+) -> dict[str, dict[str, Load] | str]:
+    """Measure every target's loads, the contenders of one load in turn.
+
+    Every server is started first and stays up (an idle one costs the others nothing).
+    For each load, each contender is primed and warmed up, then the measured period is
+    taken in ``SLICES`` slices, one contender after the other and starting each round
+    with the next one, so that a drift in the machine's speed during the run (on a
+    shared VM the same server's rate moved by a third from one minute to the next) falls
+    on every contender alike rather than on whichever ran when it came. Each slice is
+    a separate wrk run with the same connections; a contender's result is its answers
+    over its measured seconds (``combined``). A contender that fails (its server, an
+    error answer, the load generator) gets the reason instead; the others go on."""
+    out: dict[str, dict[str, Load] | str] = {}
+    s = cfg.sizes
+    offsets: dict[tuple[str, str], int] = {}  # where each contender's next run of a load starts
+
+    def go(t: Target, name: str, seconds: float, tag: str) -> Load:
+        # each run goes on through the requests where the contender's last run of the load
+        # stopped, as one continuous run would (verification counts calls per subject)
+        start = offsets.get((t.label, name), 0)
+        load = _measure(cfg, t, bases[t.label], name, start, seconds, log_dir, tag)
+        offsets[t.label, name] = (start + load.requests) % len(t.loads[name])
+        return load
+
+    bases: dict[str, str] = {}
+    with contextlib.ExitStack() as stack:
+        for t in targets:
+            try:
+                bases[t.label] = stack.enter_context(
+                    serving(
+                        t.cmd,
+                        port=t.port,
+                        ready_path=t.ready_path,
+                        log=log_dir / f"{t.label}.log",
+                        env=t.env,
+                        cwd=ROOT,
+                    )
                 )
-            out[name] = load
+            except ServerFailed as exc:
+                out[t.label] = str(exc)
+        names = list(dict.fromkeys(name for t in targets for name in t.loads))
+        for name in names:
+            running = [
+                t
+                for t in targets
+                if t.label in bases and name in t.loads and not isinstance(out.get(t.label), str)
+            ]
+            slices: dict[str, list[Load]] = {t.label: [] for t in running}
+            for t in running:
+                try:
+                    prime(bases[t.label], t.loads[name][0], t.headers, t.label)
+                    if s.warmup > 0:
+                        go(t, name, s.warmup, "warmup")
+                except LoadError as exc:
+                    out[t.label] = str(exc)
+                    del slices[t.label]
+            for r in range(SLICES):
+                order = [t for t in running if t.label in slices]
+                order = order[r % len(order) :] + order[: r % len(order)] if order else []
+                for t in order:
+                    try:
+                        load = go(t, name, s.duration / SLICES, f"slice{r}")
+                    except LoadError as exc:
+                        out[t.label] = str(exc)
+                        del slices[t.label]
+                    else:
+                        slices[t.label].append(load)
+            for label, taken in slices.items():
+                existing = out.setdefault(label, {})
+                if isinstance(existing, dict):
+                    existing[name] = combined(taken)
     return out
+
+
+def _measure(
+    cfg: Config,
+    t: Target,
+    base: str,
+    name: str,
+    start: int,
+    seconds: float,
+    log_dir: Path,
+    tag: str,
+) -> Load:
+    """One slice (or the warm-up) of load ``name`` on ``t``, from request ``start`` on; an
+    error answer fails it."""
+    requests = t.loads[name]
+    load = run_load(
+        cfg.loadgen,
+        base,
+        requests[start:] + requests[:start],
+        t.headers,
+        connections=cfg.sizes.connections,
+        duration=seconds,
+        warmup=0.0,
+        work_dir=log_dir,
+        label=f"{t.label}-{name}-{tag}",
+    )
+    if load.errors:
+        raise LoadError(f"{t.label} {name}: {load.errors} of {load.requests} answers were errors")
+    return load
 
 
 def prime(base: str, request: Request, headers: dict[str, str], label: str) -> None:
@@ -104,15 +197,6 @@ def prime(base: str, request: Request, headers: dict[str, str], label: str) -> N
         raise LoadError(
             f"{label}: {request.method} {request.path} -> {exc.code} {exc.read()[:300]!r}"
         ) from exc
-
-
-def _try(cfg: Config, target: Target | str, log_dir: Path) -> dict[str, Load] | str:
-    if isinstance(target, str):
-        return target
-    try:
-        return drive(cfg, target, log_dir)
-    except (ServerFailed, LoadError) as exc:
-        return str(exc)
 
 
 def verify_body(key: str, name: str, n: int) -> str:
@@ -148,18 +232,28 @@ def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
         bare.loads["verify"] = [
             Request("POST", "/verify", verify_body(k, nm, i)) for i, (k, nm) in enumerate(keys)
         ]
-    results: dict[str, dict[str, Load] | str] = {"bare": _try(cfg, bare, log_dir)}
-
+    contenders: list[Target | str] = [bare]
     if bp.backend == "sqlite":
-        results["datasette"] = _try(cfg, _datasette(cfg, bp, table, keys), log_dir)
-    results["govshare"] = _try(cfg, governed.http_target(cfg, bp, keys), log_dir)
+        contenders.append(_datasette(cfg, bp, table, keys))
+    contenders.append(governed.http_target(cfg, bp, keys))
+    labels = ["bare", "datasette", "govshare"] if bp.backend == "sqlite" else ["bare", "govshare"]
+    results: dict[str, dict[str, Load] | str] = {
+        label: c for label, c in zip(labels, contenders, strict=True) if isinstance(c, str)
+    }
+    results.update(drive_all(cfg, [c for c in contenders if not isinstance(c, str)], log_dir))
 
     for who, res in results.items():
         details[who] = (
             res
             if isinstance(res, str)
             else {
-                k: {"rps": v.rps, "p50_ms": v.p50_ms, "p99_ms": v.p99_ms, "requests": v.requests}
+                k: {
+                    "rps": v.rps,
+                    "p50_ms": v.p50_ms,
+                    "p99_ms": v.p99_ms,
+                    "requests": v.requests,
+                    "slices_rps": list(v.slices),
+                }
                 for k, v in res.items()
             }
         )

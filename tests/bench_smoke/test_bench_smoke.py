@@ -9,7 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
-from bench import cli
+from bench import cli, suite_http
+from bench.loadgen import Load
 from bench.results import check_shape
 
 
@@ -81,6 +82,25 @@ def test_in_process_contenders_have_numbers_and_missing_ones_say_why(
         row = by_baseline[baseline]
         assert row["baseline_value"] is None and row["ratio"] is None and row["met"] is False
     assert any("not installed" in n for n in full["notes"])
+
+
+def test_http_contenders_are_measured_in_interleaved_slices(run: tuple[int, dict, dict]) -> None:
+    _, _, full = run
+    http = full["details"]["http_sqlite"]
+    for who in ("bare", "govshare"):
+        for load in ("lookup", "verify"):
+            measured = http[who][load]
+            assert len(measured["slices_rps"]) == suite_http.SLICES, (who, load)
+            assert measured["requests"] > 0
+
+
+def test_slices_combine_into_answers_over_measured_seconds() -> None:
+    slices = [Load(100, 1.0, 0, 2.0, 9.0), Load(300, 2.0, 0, 4.0, 7.0), Load(50, 1.0, 0, 3.0, 8.0)]
+    total = suite_http.combined(slices)
+    assert (total.requests, total.seconds, total.errors) == (450, 4.0, 0)
+    assert total.rps == 112.5  # not the mean of the slices' rates (116.7)
+    assert (total.p50_ms, total.p99_ms) == (3.0, 8.0)
+    assert total.slices == (100.0, 150.0, 50.0)
 
 
 def test_check_shape_refuses_other_shapes() -> None:
