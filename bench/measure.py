@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,3 +88,40 @@ def _watch(pid: int, peak: list[int], done: threading.Event) -> None:
     while not done.is_set():
         peak[0] = max(peak[0], vm_hwm_kib(pid))
         done.wait(0.01)
+
+
+def in_turn(
+    contenders: dict[str, Callable[[int], Measured]], rounds: int
+) -> dict[str, Measured | str]:
+    """Run every contender ``rounds`` times, one after the other, each round starting with
+    the next one (as the HTTP benchmarks take their slices), so that a drift in the
+    machine's speed during the run falls on every contender alike. A contender gets its
+    runs ``combined``, or the reason it failed (it is not run again). Each callable takes
+    the round's number (a contender that writes picks that round's target with it)."""
+    runs: dict[str, list[Measured]] = {name: [] for name in contenders}
+    out: dict[str, Measured | str] = {}
+    names = list(contenders)
+    for r in range(rounds):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for name in order:
+            if name in out:
+                continue
+            try:
+                runs[name].append(contenders[name](r))
+            except ContenderFailed as exc:
+                out[name] = str(exc)
+    for name, taken in runs.items():
+        if name not in out:
+            out[name] = combined(taken)
+    return out
+
+
+def combined(runs: list[Measured]) -> Measured:
+    """Several runs of one contender as one: the mean time (so that a rate over it is the
+    rows of every run over their seconds), the highest peak, the last run's result, and
+    each run's seconds in ``result["runs_seconds"]``."""
+    return Measured(
+        sum(m.seconds for m in runs) / len(runs),
+        max(m.peak_rss_mb for m in runs),
+        {**runs[-1].result, "runs_seconds": [round(m.seconds, 3) for m in runs]},
+    )

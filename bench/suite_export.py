@@ -1,17 +1,21 @@
 """Benchmark 4 (and 7 on PostgreSQL): masked batch export of the pool to CSV against
 ``sqlite-utils rows --csv`` and a raw Python csv export (SQLite) or raw ``COPY … TO``
-(PostgreSQL), with the peak RSS of each process."""
+(PostgreSQL), with the peak RSS of each process. Every contender runs ``ROUNDS`` times, in
+turn (``measure.in_turn``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bench import data, governed
 from bench.config import ROOT, Config
-from bench.measure import ContenderFailed, Measured, measured
+from bench.measure import ContenderFailed, Measured, in_turn, measured
 from bench.platform_setup import BenchPlatform
 from bench.results import Report, Row
 from bench.suite_ingest import pool_table
 
 RSS_LIMIT_MB = 200.0
+ROUNDS = 3  # runs of each contender, taken in turn (``measure.in_turn``)
 
 
 def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
@@ -29,30 +33,48 @@ def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
         details[who] = {"seconds": m.seconds, "peak_rss_mb": m.peak_rss_mb, **m.result}
         return n / m.seconds
 
-    gov: Measured | None = None
+    runs: dict[str, Callable[[int], Measured]] = {}
     why = ""
     target = governed.export_command(cfg, bp, table)
     if isinstance(target, str):
         why = target
     else:
-        try:
-            gov = measured(target, cwd=ROOT)
-        except ContenderFailed as exc:
-            why = str(exc)
+        runs["govshare"] = lambda _r: measured(target, cwd=ROOT)
+    su = cfg.peer("sqlite-utils") if bp.backend == "sqlite" else None
+    if su is not None:
+        cols = [a for c in data.ITEM_CODES for a in ("-c", c)]
+        runs["sqlite-utils"] = lambda _r: measured(
+            [str(su), "rows", str(bp.sqlite_path), table, *cols, "--csv"],
+            stdout_path=out_dir / "sqlite-utils.csv",
+        )
+    if bp.backend == "sqlite":
+        raw_cmd = [
+            *(py, "-m", "bench.worker", "export-raw-sqlite", "--db", str(bp.sqlite_path)),
+            *("--table", table, "--codes", codes, "--out", str(out_dir / "raw.csv")),
+        ]
+        baseline = "raw Python csv export"
+    else:
+        raw_cmd = [
+            *(py, "-m", "bench.worker", "export-raw-copy", "--url", bp.url),
+            *("--table", table, "--codes", codes, "--out", str(out_dir / "raw.csv")),
+        ]
+        baseline = "raw COPY … TO STDOUT (csv)"
+    runs["raw"] = lambda _r: measured(raw_cmd, cwd=ROOT)
+    measures = in_turn(runs, ROUNDS)
+    gov = measures.get("govshare")
+    if isinstance(gov, str):
+        why, gov = gov, None
     gov_rate = note("govshare", gov) if gov else None
     name = f"masked CSV export of {n:,} rows ({label})"
 
     if bp.backend == "sqlite":
-        su = cfg.peer("sqlite-utils")
         su_rate: float | None = None
         su_why = "sqlite-utils is not installed (run bench/run, or --no-peers was given)"
-        if su is not None:
-            cols = [a for c in data.ITEM_CODES for a in ("-c", c)]
-            m = measured(
-                [str(su), "rows", str(bp.sqlite_path), table, *cols, "--csv"],
-                stdout_path=out_dir / "sqlite-utils.csv",
-            )
-            su_rate = note("sqlite-utils", m)
+        su_m = measures.get("sqlite-utils")
+        if isinstance(su_m, str):
+            raise ContenderFailed(su_m)
+        if su_m is not None:
+            su_rate = note("sqlite-utils", su_m)
         report.add(
             Row(
                 name,
@@ -64,43 +86,9 @@ def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
                 why_missing=why or su_why,
             )
         )
-        raw = measured(
-            [
-                py,
-                "-m",
-                "bench.worker",
-                "export-raw-sqlite",
-                "--db",
-                str(bp.sqlite_path),
-                "--table",
-                table,
-                "--codes",
-                codes,
-                "--out",
-                str(out_dir / "raw.csv"),
-            ],
-            cwd=ROOT,
-        )
-        baseline = "raw Python csv export"
-    else:
-        raw = measured(
-            [
-                py,
-                "-m",
-                "bench.worker",
-                "export-raw-copy",
-                "--url",
-                bp.url,
-                "--table",
-                table,
-                "--codes",
-                codes,
-                "--out",
-                str(out_dir / "raw.csv"),
-            ],
-            cwd=ROOT,
-        )
-        baseline = "raw COPY … TO STDOUT (csv)"
+    raw = measures["raw"]
+    if isinstance(raw, str):
+        raise ContenderFailed(raw)
     raw_rate = note("raw", raw)
     if int(raw.result.get("rows", n)) != n:
         raise RuntimeError(f"the raw export wrote {raw.result.get('rows')} rows, expected {n}")
