@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bench import cli, suite_http
 from bench.loadgen import Load
+from bench.measure import ContenderFailed, Measured, in_turn
 from bench.results import check_shape
 
 
@@ -101,6 +103,34 @@ def test_slices_combine_into_answers_over_measured_seconds() -> None:
     assert total.rps == 112.5  # not the mean of the slices' rates (116.7)
     assert (total.p50_ms, total.p99_ms) == (3.0, 8.0)
     assert total.slices == (100.0, 150.0, 50.0)
+
+
+def test_process_contenders_run_in_turn_and_a_failed_one_is_not_run_again() -> None:
+    calls: list[tuple[str, int]] = []
+
+    def contender(name: str, seconds: float, fail_in: int | None = None) -> Any:
+        def run(r: int) -> Measured:
+            calls.append((name, r))
+            if r == fail_in:
+                raise ContenderFailed(f"{name} broke")
+            return Measured(seconds + r, 10.0 + r, {"round": r})
+
+        return run
+
+    out = in_turn(
+        {"a": contender("a", 1.0), "b": contender("b", 2.0, 1), "c": contender("c", 3.0)}, 3
+    )
+    # each round starts with the next contender; b failed in round 1 and was dropped
+    assert calls == [
+        *(("a", 0), ("b", 0), ("c", 0)),
+        *(("b", 1), ("c", 1), ("a", 1)),
+        *(("c", 2), ("a", 2)),
+    ]
+    assert out["b"] == "b broke"
+    a = out["a"]
+    assert isinstance(a, Measured)
+    assert (a.seconds, a.peak_rss_mb) == (2.0, 12.0)  # mean time, highest peak
+    assert a.result == {"round": 2, "runs_seconds": [1.0, 2.0, 3.0]}
 
 
 def test_check_shape_refuses_other_shapes() -> None:
