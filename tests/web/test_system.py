@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import gc
+import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -53,6 +55,42 @@ def test_security_headers(client: TestClient) -> None:
 def test_htmx_is_served_from_the_npm_package(client: TestClient) -> None:
     r = client.get("/vendor/htmx/htmx.min.js")
     assert r.status_code == 200 and "htmx" in r.text[:2000]
+
+
+SCRIPT_RE = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S)
+
+
+def test_api_docs_are_served_from_this_origin_without_inline_script(client: TestClient) -> None:
+    r = client.get("/api/docs")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "接口文档" in r.text
+    assert 'data-spec-url="/api/openapi.json"' in r.text
+    # what the page's CSP (script-src 'self') lets run: scripts from files on this origin
+    scripts = SCRIPT_RE.findall(r.text)
+    assert {attrs.strip() for attrs, _ in scripts} >= {
+        'src="/vendor/swagger-ui/swagger-ui-bundle.js"',
+        'src="/static/api-docs.js"',
+    }
+    assert all(body.strip() == "" for _, body in scripts)
+    assert all('src="/' in attrs for attrs, _ in scripts)
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    for path in ("/vendor/swagger-ui/swagger-ui-bundle.js", "/vendor/swagger-ui/swagger-ui.css"):
+        assert client.get(path).status_code == 200, path
+    # only what the page loads: not the package's demo page (a public example API)
+    for path in ("/vendor/swagger-ui/index.html", "/vendor/swagger-ui/swagger-initializer.js"):
+        assert client.get(path).status_code == 404, path
+    assert "SwaggerUIBundle" in client.get("/static/api-docs.js").text
+
+
+def test_api_docs_say_so_when_the_viewer_is_not_installed(
+    demo_platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demo_platform.settings, "node_modules_dir", tmp_path)  # no packages
+    with TestClient(create_app(platform=demo_platform)) as c:
+        r = c.get("/api/docs")
+    assert r.status_code == 200
+    assert "npm ci" in r.text and "swagger-ui-bundle" not in r.text
+    assert '<a href="/api/openapi.json">' in r.text
 
 
 @pytest.mark.req("SQ-24", "NX-52")

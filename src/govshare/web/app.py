@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -92,6 +94,22 @@ def _wants_json(request: Request) -> bool:
     )
 
 
+# what the API documentation page loads of the npm package (not its demo page, which
+# points at a public example API)
+SWAGGER_UI_FILES = frozenset({"swagger-ui-bundle.js", "swagger-ui.css"})
+
+
+class OnlyFiles(StaticFiles):
+    """Static files, only those named (anything else in the directory is 404)."""
+
+    def __init__(self, *, directory: Path, names: frozenset[str]) -> None:
+        super().__init__(directory=directory)
+        self.names = names
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        return super().lookup_path(path) if path in self.names else ("", None)
+
+
 class PlatformApp(FastAPI):
     """The platform's app: a delivery call goes to ``lane`` (``web.lane``) before the
     middleware stack; the lane hands back what it does not answer."""
@@ -150,7 +168,7 @@ def create_app(
         title="govshare",
         description="政务数据共享交换平台 API — government data sharing and exchange platform",
         version="0.1.0",
-        docs_url="/api/docs",
+        docs_url=None,  # routes.system.api_docs: the viewer from npm, under the CSP
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         openapi_url="/api/openapi.json",
@@ -242,6 +260,11 @@ def create_app(
         app.mount("/vendor/htmx", StaticFiles(directory=htmx_dir), name="htmx")
     else:
         log.warning("htmx_missing", hint="run the set-up (npm ci) to install front-end packages")
+    swagger_dir = settings.node_modules_dir / "swagger-ui-dist"
+    app.state.api_docs_viewer = (swagger_dir / "swagger-ui-bundle.js").is_file()
+    if app.state.api_docs_viewer:
+        viewer = OnlyFiles(directory=swagger_dir, names=SWAGGER_UI_FILES)
+        app.mount("/vendor/swagger-ui", viewer, name="swagger-ui")
 
     # the client-system data services first: routes are matched in order, and these take
     # most of the traffic (no path of theirs is shared with another router)

@@ -1,16 +1,23 @@
-"""Health, metrics, the platform's public keys, the language switch."""
+"""Health, metrics, the platform's public keys, the API documentation, the language
+switch."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from govshare.identity.policy import Permission
-from govshare.web.deps import PlatformDep, policy
+from govshare.web.deps import PlatformDep, policy, render
 from govshare.web.i18n import normalise
 from govshare.web.metrics import metrics
 
@@ -41,6 +48,18 @@ def prometheus_metrics() -> Response:
 def public_keys(platform: PlatformDep) -> dict[str, Any]:
     """The platform's Ed25519 public key (JWK set): verifies tokens, checkpoints, receipts."""
     return {"keys": [platform.keys.jwk()]}
+
+
+@router.get("/api/docs", dependencies=[policy(Permission.PUBLIC)], include_in_schema=False)
+def api_docs(request: Request) -> HTMLResponse:
+    """The OpenAPI description in Swagger UI, served from this origin (the npm package
+    ``swagger-ui-dist``; FastAPI's own page loads it from a CDN with an inline script,
+    which the pages' Content-Security-Policy refuses, as an intranet would the CDN)."""
+    return render(
+        request,
+        "api_docs.html",
+        {"spec_url": request.app.openapi_url, "viewer": request.app.state.api_docs_viewer},
+    )
 
 
 @router.get("/lang/{code}", dependencies=[policy(Permission.PUBLIC)], include_in_schema=False)
