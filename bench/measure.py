@@ -8,10 +8,12 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -19,6 +21,10 @@ class Measured:
     seconds: float
     peak_rss_mb: float
     result: dict[str, Any] = field(default_factory=dict)
+
+    def details(self) -> dict[str, Any]:
+        """What a run's details record of it: time, peak and the worker's own result."""
+        return {"seconds": self.seconds, "peak_rss_mb": self.peak_rss_mb, **self.result}
 
 
 class ContenderFailed(RuntimeError):
@@ -100,10 +106,8 @@ def in_turn(
     the round's number (a contender that writes picks that round's target with it)."""
     runs: dict[str, list[Measured]] = {name: [] for name in contenders}
     out: dict[str, Measured | str] = {}
-    names = list(contenders)
     for r in range(rounds):
-        order = names[r % len(names) :] + names[: r % len(names)]
-        for name in order:
+        for name in rotated(list(contenders), r):
             if name in out:
                 continue
             try:
@@ -114,6 +118,13 @@ def in_turn(
         if name not in out:
             out[name] = combined(taken)
     return out
+
+
+def rotated(items: Sequence[T], r: int) -> list[T]:
+    """Round ``r``'s order of ``items``: starting with the one at ``r`` (modulo their number),
+    so that over the rounds each takes its turn first."""
+    k = r % len(items) if items else 0
+    return [*items[k:], *items[:k]]
 
 
 def combined(runs: list[Measured]) -> Measured:

@@ -30,7 +30,7 @@ def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
     py = str(cfg.python)
 
     def note(who: str, m: Measured) -> float:
-        details[who] = {"seconds": m.seconds, "peak_rss_mb": m.peak_rss_mb, **m.result}
+        details[who] = m.details()
         return n / m.seconds
 
     runs: dict[str, Callable[[int], Measured]] = {}

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from bench import data, governed
 from bench.config import ROOT, SEED, Config
 from bench.loadgen import Load, LoadError, Request, run_load
+from bench.measure import rotated
 from bench.platform_setup import BenchPlatform
 from bench.results import Report, Row
 from bench.servers import ServerFailed, free_port, serving
@@ -135,9 +136,7 @@ def drive_all(
                     out[t.label] = str(exc)
                     del slices[t.label]
             for r in range(SLICES):
-                order = [t for t in running if t.label in slices]
-                order = order[r % len(order) :] + order[: r % len(order)] if order else []
-                for t in order:
+                for t in rotated([t for t in running if t.label in slices], r):
                     try:
                         load = go(t, name, s.duration / SLICES, f"slice{r}")
                     except LoadError as exc:

@@ -20,6 +20,8 @@ from bench.results import Report, Row
 from govshare.aggregation.loading import SQLITE_LOAD_CACHE_KIB
 from govshare.aggregation.pools import active_pool
 
+CODES = ",".join(data.ITEM_CODES)  # the raw loads' columns
+
 
 def pool_table(bp: BenchPlatform) -> str:
     with bp.platform.db.read() as conn:
@@ -44,7 +46,6 @@ def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
     details: dict[str, object] = {}
     report.details[f"ingest_{bp.backend}"] = details
     py = str(cfg.python)
-    codes = ",".join(data.ITEM_CODES)
 
     def ingest(url: str) -> Measured:
         m = measured(
@@ -73,7 +74,7 @@ def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
     _checkpoint(cfg, bp)
     gov = ingest(bp.url)
     gov_rate = n / gov.seconds
-    details["govshare"] = {"seconds": gov.seconds, "peak_rss_mb": gov.peak_rss_mb, **gov.result}
+    details["govshare"] = gov.details()
     table = pool_table(bp)
     _checkpoint(cfg, bp)
     try:
@@ -88,7 +89,7 @@ def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
                 "--table",
                 table,
                 "--codes",
-                codes,
+                CODES,
                 "--csv",
                 str(csv_path),
             ],
@@ -101,7 +102,7 @@ def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
             )
         )
         return
-    details["raw_copy"] = {"seconds": raw.seconds, "peak_rss_mb": raw.peak_rss_mb}
+    details["raw_copy"] = raw.details()
     report.add(Row(name, "rows/s", gov_rate, "raw COPY, no validation", n / raw.seconds, 0.4))
 
 
@@ -128,7 +129,6 @@ def _sqlite(
     _remove_db(spare)
     with closing(sqlite3.connect(bp.sqlite_path)) as src, closing(sqlite3.connect(spare)) as dst:
         src.backup(dst)
-    codes = ",".join(data.ITEM_CODES)
 
     def govshare(r: int) -> Measured:
         if r == 0:
@@ -153,7 +153,7 @@ def _sqlite(
         return measured(
             [
                 *(py, "-m", "bench.worker", "ingest-raw-sqlite", "--db", str(raw_db)),
-                *("--ddl-from", str(bp.sqlite_path), "--table", table, "--codes", codes),
+                *("--ddl-from", str(bp.sqlite_path), "--table", table, "--codes", CODES),
                 *("--csv", str(cfg.csv_path), "--cache-kib", str(SQLITE_LOAD_CACHE_KIB)),
             ],
             cwd=ROOT,
@@ -174,32 +174,20 @@ def _sqlite(
     gov, raw_m = measures["govshare"], measures["raw"]
     assert isinstance(gov, Measured) and isinstance(raw_m, Measured)
     gov_rate = n / gov.seconds
-    details["govshare"] = _detail(gov)
+    details["govshare"] = gov.details()
     su_m = measures.get("sqlite-utils")
     su_rate = None
     if isinstance(su_m, Measured):
         su_rate = n / su_m.seconds
-        details["sqlite-utils"] = {
-            "seconds": su_m.seconds,
-            "peak_rss_mb": su_m.peak_rss_mb,
-            **su_m.result,
-        }
+        details["sqlite-utils"] = su_m.details()
     why = "sqlite-utils is not installed (run bench/run, or --no-peers was given)"
     report.add(
         Row(name, "rows/s", gov_rate, "sqlite-utils insert --csv", su_rate, 5.0, why_missing=why)
     )
-    details["raw_executemany"] = {
-        "seconds": raw_m.seconds,
-        "peak_rss_mb": raw_m.peak_rss_mb,
-        **raw_m.result,
-    }
+    details["raw_executemany"] = raw_m.details()
     report.add(
         Row(name, "rows/s", gov_rate, "raw executemany, no validation", n / raw_m.seconds, 0.4)
     )
-
-
-def _detail(m: Measured) -> dict[str, object]:
-    return {"seconds": m.seconds, "peak_rss_mb": m.peak_rss_mb, **m.result}
 
 
 def _remove_db(path: Path) -> None:
