@@ -77,6 +77,12 @@ def combined(slices: list[Load]) -> Load:
     )
 
 
+def by_round(one: Load, other: Load) -> list[float]:
+    """``one``'s rate over ``other``'s in each round of slices (the two taken within
+    seconds of each other): how far the run's ratio moves with the machine's drift."""
+    return [round(a / b, 3) for a, b in zip(one.slices, other.slices, strict=False) if b]
+
+
 def drive_all(
     cfg: Config, targets: list[Target], log_dir: Path
 ) -> dict[str, dict[str, Load] | str]:
@@ -256,6 +262,16 @@ def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
                 for k, v in res.items()
             }
         )
+
+    rounds: dict[str, dict[str, list[float]]] = {}
+    gov_res = results.get("govshare")
+    if isinstance(gov_res, dict):
+        for load, gov_load in gov_res.items():
+            for who in ("bare", "datasette"):
+                base = results.get(who)
+                if isinstance(base, dict) and load in base:
+                    rounds.setdefault(load, {})[f"govshare/{who}"] = by_round(gov_load, base[load])
+    details["ratio_by_round"] = rounds
 
     def get(who: str, load: str) -> tuple[Load | None, str]:
         res = results.get(who)

@@ -94,6 +94,15 @@ def test_http_contenders_are_measured_in_interleaved_slices(run: tuple[int, dict
             measured = http[who][load]
             assert len(measured["slices_rps"]) == suite_http.SLICES, (who, load)
             assert measured["requests"] > 0
+    for load in ("lookup", "verify"):  # each round's ratio, for the run's spread
+        assert len(http["ratio_by_round"][load]["govshare/bare"]) == suite_http.SLICES
+
+
+def test_ratio_by_round_pairs_the_slices_of_one_round() -> None:
+    gov = Load(600, 3.0, 0, 2.0, 9.0, slices=(200.0, 150.0, 250.0))
+    bare = Load(1200, 3.0, 0, 1.0, 4.0, slices=(400.0, 500.0, 0.0))
+    # the third round's bare slice answered nothing: no ratio for it, not a division by 0
+    assert suite_http.by_round(gov, bare) == [0.5, 0.3]
 
 
 def test_slices_combine_into_answers_over_measured_seconds() -> None:
