@@ -267,7 +267,7 @@ def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
     gov_res = results.get("govshare")
     if isinstance(gov_res, dict):
         for load, gov_load in gov_res.items():
-            for who in ("bare", "datasette"):
+            for who in [w for w in labels if w != "govshare"]:  # the baselines
                 base = results.get(who)
                 if isinstance(base, dict) and load in base:
                     rounds.setdefault(load, {})[f"govshare/{who}"] = by_round(gov_load, base[load])
