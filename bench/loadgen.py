@@ -62,6 +62,7 @@ class Load:
     p50_ms: float
     p99_ms: float
     slices: tuple[float, ...] = ()  # requests/s of each slice, when taken in slices
+    server_cpu_s: float | None = None  # the server process's CPU seconds meanwhile, if read
 
     @property
     def rps(self) -> float:

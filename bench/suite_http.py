@@ -9,6 +9,7 @@ same keys in the same order. The contenders' measured periods are interleaved, i
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import statistics
 import urllib.error
@@ -22,6 +23,7 @@ from bench import data, governed
 from bench.config import ROOT, SEED, Config
 from bench.loadgen import Load, LoadError, Request, run_load
 from bench.measure import rotated
+from bench.paced import sample, server_pid
 from bench.platform_setup import BenchPlatform
 from bench.results import Report, Row
 from bench.servers import ServerFailed, free_port, serving
@@ -66,7 +68,9 @@ SLICES = 4  # each contender's measured period, in slices taken in turn with the
 def combined(slices: list[Load]) -> Load:
     """One contender's slices as one measurement: every answer over every measured second.
     wrk gives each slice's percentiles, not its latencies, so p50 and p99 are the median
-    over the slices of each slice's own."""
+    over the slices of each slice's own. The server's CPU seconds are summed when every
+    slice read them."""
+    cpu = [x.server_cpu_s for x in slices]
     return Load(
         requests=sum(x.requests for x in slices),
         seconds=sum(x.seconds for x in slices),
@@ -74,7 +78,28 @@ def combined(slices: list[Load]) -> Load:
         p50_ms=statistics.median(x.p50_ms for x in slices),
         p99_ms=statistics.median(x.p99_ms for x in slices),
         slices=tuple(round(x.rps, 1) for x in slices),
+        server_cpu_s=None if None in cpu else sum(c for c in cpu if c is not None),
     )
+
+
+def cpu_us_per_answer(load: Load) -> float | None:
+    """The server's CPU time (user + system, every thread) per answer over the measured
+    slices: what an answer costs whether or not the server was kept busy."""
+    if load.server_cpu_s is None or not load.requests:
+        return None
+    return round(load.server_cpu_s / load.requests * 1e6, 1)
+
+
+def cpu_ratio(one: Load, other: Load) -> float | None:
+    """``other``'s server CPU per answer over ``one``'s (above 1: ``one`` spends less on an
+    answer): the throughput ratio a server kept busy all the time would give."""
+    mine, theirs = cpu_us_per_answer(one), cpu_us_per_answer(other)
+    return round(theirs / mine, 3) if mine and theirs else None
+
+
+def _cpu_seconds(pid: int | None) -> float | None:
+    taken = sample(pid, 0.0) if pid is not None else None
+    return taken.cpu_s if taken is not None else None
 
 
 def by_round(one: Load, other: Load) -> list[float]:
@@ -95,7 +120,8 @@ def drive_all(
     shared VM the same server's rate moved by a third from one minute to the next) falls
     on every contender alike rather than on whichever ran when it came. Each slice is
     a separate wrk run with the same connections; a contender's result is its answers
-    over its measured seconds (``combined``). A contender that fails (its server, an
+    over its measured seconds (``combined``), with the CPU time its server process used
+    meanwhile (read from /proc; None where it could not be). A contender that fails (its server, an
     error answer, the load generator) gets the reason instead; the others go on."""
     out: dict[str, dict[str, Load] | str] = {}
     s = cfg.sizes
@@ -105,11 +131,16 @@ def drive_all(
         # each run goes on through the requests where the contender's last run of the load
         # stopped, as one continuous run would (verification counts calls per subject)
         start = offsets.get((t.label, name), 0)
+        before = _cpu_seconds(pids.get(t.label))
         load = _measure(cfg, t, bases[t.label], name, start, seconds, log_dir, tag)
+        after = _cpu_seconds(pids.get(t.label))
         offsets[t.label, name] = (start + load.requests) % len(t.loads[name])
-        return load
+        if before is None or after is None:
+            return load
+        return dataclasses.replace(load, server_cpu_s=round(after - before, 2))
 
     bases: dict[str, str] = {}
+    pids: dict[str, int] = {}
     with contextlib.ExitStack() as stack:
         for t in targets:
             try:
@@ -125,6 +156,9 @@ def drive_all(
                 )
             except ServerFailed as exc:
                 out[t.label] = str(exc)
+                continue
+            with contextlib.suppress(ServerFailed):  # no CPU figure then, the rest stands
+                pids[t.label] = server_pid(t.cmd)
         names = list(dict.fromkeys(name for t in targets for name in t.loads))
         for name in names:
             running = [
@@ -258,12 +292,14 @@ def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
                     "p99_ms": v.p99_ms,
                     "requests": v.requests,
                     "slices_rps": list(v.slices),
+                    "server_cpu_us_per_answer": cpu_us_per_answer(v),
                 }
                 for k, v in res.items()
             }
         )
 
     rounds: dict[str, dict[str, list[float]]] = {}
+    cpu_ratios: dict[str, dict[str, float | None]] = {}
     gov_res = results.get("govshare")
     if isinstance(gov_res, dict):
         for load, gov_load in gov_res.items():
@@ -271,7 +307,11 @@ def run(cfg: Config, bp: BenchPlatform, report: Report) -> None:
                 base = results.get(who)
                 if isinstance(base, dict) and load in base:
                     rounds.setdefault(load, {})[f"govshare/{who}"] = by_round(gov_load, base[load])
+                    cpu_ratios.setdefault(load, {})[f"govshare/{who}"] = cpu_ratio(
+                        gov_load, base[load]
+                    )
     details["ratio_by_round"] = rounds
+    details["cpu_ratio"] = cpu_ratios
 
     def get(who: str, load: str) -> tuple[Load | None, str]:
         res = results.get(who)

@@ -94,8 +94,10 @@ def test_http_contenders_are_measured_in_interleaved_slices(run: tuple[int, dict
             measured = http[who][load]
             assert len(measured["slices_rps"]) == suite_http.SLICES, (who, load)
             assert measured["requests"] > 0
+            assert measured["server_cpu_us_per_answer"] > 0, (who, load)  # read from /proc
     for load in ("lookup", "verify"):  # each round's ratio, for the run's spread
         assert len(http["ratio_by_round"][load]["govshare/bare"]) == suite_http.SLICES
+        assert http["cpu_ratio"][load]["govshare/bare"] > 0
 
 
 def test_ratio_by_round_pairs_the_slices_of_one_round() -> None:
@@ -103,6 +105,24 @@ def test_ratio_by_round_pairs_the_slices_of_one_round() -> None:
     bare = Load(1200, 3.0, 0, 1.0, 4.0, slices=(400.0, 500.0, 0.0))
     # the third round's bare slice answered nothing: no ratio for it, not a division by 0
     assert suite_http.by_round(gov, bare) == [0.5, 0.3]
+
+
+def test_server_cpu_is_summed_over_slices_and_compared_per_answer() -> None:
+    gov = suite_http.combined(
+        [
+            Load(100, 1.0, 0, 2.0, 9.0, server_cpu_s=0.05),
+            Load(300, 1.0, 0, 2.0, 9.0, server_cpu_s=0.15),
+        ]
+    )
+    assert gov.server_cpu_s == 0.2 and suite_http.cpu_us_per_answer(gov) == 500.0
+    bare = Load(1000, 2.0, 0, 1.0, 4.0, server_cpu_s=0.2)  # 200 us an answer
+    assert suite_http.cpu_ratio(gov, bare) == 0.4  # bare's CPU per answer over govshare's
+    # a slice whose CPU could not be read leaves the whole without a figure, not a part
+    partial = suite_http.combined(
+        [Load(100, 1.0, 0, 2.0, 9.0, server_cpu_s=0.05), Load(100, 1.0, 0, 2.0, 9.0)]
+    )
+    assert partial.server_cpu_s is None and suite_http.cpu_us_per_answer(partial) is None
+    assert suite_http.cpu_ratio(partial, bare) is None
 
 
 def test_slices_combine_into_answers_over_measured_seconds() -> None:
