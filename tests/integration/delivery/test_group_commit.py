@@ -5,6 +5,7 @@ its own batch."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import time
 from collections.abc import Sequence
@@ -325,3 +326,163 @@ def test_the_sqlite_writer_checkpoints_after_its_flushes_and_survives_a_failed_o
         driver = conn.connection.driver_connection
         (pages,) = driver.execute("PRAGMA wal_autocheckpoint").fetchone()
         assert pages == gc.SQLITE_AUTOCHECKPOINT_PAGES
+
+
+def _settle_with_seq(flushed: list[tuple[asyncio.Future[Any], AuditEntry, Any]]) -> None:
+    for future, entry, context in flushed:
+        future.set_result((context, entry.seq))
+
+
+@pytest.mark.req("NX-33")
+def test_a_turn_of_the_servers_loop_is_flushed_on_the_loop_itself(platform: Platform) -> None:
+    """On SQLite, on the server's event loop (a thread inside ``keep_reads``), the entries
+    one turn submits are flushed at the end of that turn on the loop's own thread, one
+    transaction a turn, and no writer thread starts; elsewhere, and on PostgreSQL, the
+    writer thread flushes them."""
+    writer = GroupCommitWriter(platform.db)
+    flushed_on: list[threading.Thread] = []
+    writer.add_hook(lambda _tx, _done: flushed_on.append(threading.current_thread()))
+
+    async def turns() -> tuple[list[Any], list[Any]]:
+        with platform.db.keep_reads():
+            first = await asyncio.gather(
+                *[writer.submit_then(pending("turn", i), _settle_with_seq, i) for i in range(5)]
+            )
+            second = await asyncio.gather(
+                *[writer.submit_then(pending("next", i), _settle_with_seq, i) for i in range(3)]
+            )
+        return first, second
+
+    first, second = asyncio.run(turns())
+    seqs = [seq for _, seq in first + second]
+    assert [c for c, _ in first] == list(range(5)) and [c for c, _ in second] == list(range(3))
+    assert seqs == list(range(seqs[0], seqs[0] + 8))  # in the order submitted
+    if platform.db.dialect == "sqlite":  # one flush a turn, on the loop's thread
+        assert flushed_on == [threading.main_thread()] * 2 and writer._thread is None
+    else:  # the writer thread takes them as they come
+        assert flushed_on and all(t is not threading.main_thread() for t in flushed_on)
+    assert verify_chain(platform.db, platform.keys).ok
+
+
+@pytest.mark.req("NX-33")
+def test_the_loop_hands_its_turn_to_the_writer_thread_when_the_write_lock_is_taken(
+    platform: Platform,
+) -> None:
+    """The loop never waits for a lock: while another connection holds SQLite's write lock
+    (a load in another process, say), the turn's entries go to the writer thread, which
+    waits for it; the loop goes on running meanwhile, and the calls are answered once the
+    lock is free and their entries are durable."""
+    db = platform.db
+    if db.dialect != "sqlite":
+        pytest.skip("the loop flushes its turns itself on SQLite only")
+    writer = GroupCommitWriter(db)
+    holder = sqlite3.connect(db.engine.url.database or "", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, held
+
+    async def run() -> tuple[int, bool, list[Any]]:
+        with db.keep_reads():
+            calls = [
+                writer.submit_then(pending("locked", i), _settle_with_seq, i) for i in range(3)
+            ]
+            ticks = 0
+            for _ in range(20):  # the loop keeps turning while the writer thread waits
+                await asyncio.sleep(0.005)
+                ticks += 1
+            waiting = not any(c.done() for c in calls)
+            holder.execute("COMMIT")
+            return ticks, waiting, await asyncio.gather(*calls)
+
+    try:
+        ticks, waiting, results = asyncio.run(run())
+    finally:
+        holder.close()
+    assert ticks == 20 and waiting  # nothing durable while the lock was held elsewhere
+    assert [c for c, _ in results] == [0, 1, 2]
+    assert writer._thread is not None and writer.flushes == 1
+    assert verify_chain(db, platform.keys).ok
+
+
+@pytest.mark.req("NX-33")
+def test_a_turn_queues_behind_the_writer_threads_flush_and_a_failed_turn_fails_its_calls(
+    platform: Platform,
+) -> None:
+    """While the writer thread has a flush in hand, a turn's entries queue behind it (the
+    chain takes them after it); a turn whose flush fails on the loop fails its own calls
+    and leaves the chain as it was, and the next turn is flushed on the loop again."""
+    db = platform.db
+    writer, inside, release = held_writer(platform, fail="bad-0")
+
+    async def run() -> tuple[AuditEntry, list[Any], BaseException, list[Any]]:
+        with db.keep_reads():
+            first = writer.submit(pending("first", 0))
+            assert await asyncio.to_thread(inside.wait, 30)
+            behind = [
+                writer.submit_then(pending("behind", i), _settle_with_seq, i) for i in range(3)
+            ]
+            await asyncio.sleep(0.01)
+            release.set()
+            queued = await asyncio.gather(*behind)
+            held = await asyncio.to_thread(first.result, 30)
+            await asyncio.to_thread(_idle, writer)
+            with pytest.raises(RuntimeError) as failed:
+                await asyncio.gather(
+                    writer.submit_then(pending("bad", 0), _settle_with_seq, "bad"),
+                    writer.submit_then(pending("with-bad", 0), _settle_with_seq, "with"),
+                )
+            after = await asyncio.gather(
+                *[writer.submit_then(pending("after", i), _settle_with_seq, i) for i in range(2)]
+            )
+            return held, list(queued), failed.value, list(after)
+
+    held, queued, failed, after = asyncio.run(run())
+    assert [seq for _, seq in queued] == [held.seq + 1, held.seq + 2, held.seq + 3]
+    assert str(failed) == "statistics table unavailable"
+    assert [seq for _, seq in after] == [held.seq + 4, held.seq + 5]  # nothing of the failed turn
+    with db.read() as conn:
+        ids = set(conn.execute(select(audit_entry.c.object_id)).scalars())
+    assert "bad-0" not in ids and "with-bad-0" not in ids and "after-1" in ids
+    assert verify_chain(db, platform.keys).ok
+
+
+def _idle(writer: GroupCommitWriter) -> None:
+    """Until the writer thread has no flush in hand and nothing queued."""
+    deadline = time.monotonic() + 10
+    while (writer._flushing or not writer._queue.empty()) and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+@pytest.mark.req("NX-33")
+def test_the_loop_hands_its_turn_over_when_no_connection_is_free(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkout from an exhausted pool would make the loop wait for a connection: the
+    turn goes to the writer thread instead, and is durable all the same."""
+    db = platform.db
+    if db.dialect != "sqlite":
+        pytest.skip("the loop flushes its turns itself on SQLite only")
+    writer = GroupCommitWriter(db)
+    monkeypatch.setattr(gc, "_free_connection", lambda _db: False)
+    flushed_on: list[threading.Thread] = []
+    writer.add_hook(lambda _tx, _done: flushed_on.append(threading.current_thread()))
+
+    async def run() -> list[Any]:
+        with db.keep_reads():
+            return await asyncio.gather(
+                *[writer.submit_then(pending("full", i), _settle_with_seq, i) for i in range(3)]
+            )
+
+    assert [c for c, _ in asyncio.run(run())] == [0, 1, 2]
+    assert flushed_on and all(t is not threading.main_thread() for t in flushed_on)
+    assert verify_chain(db, platform.keys).ok
+
+
+def test_a_free_connection_is_one_the_pool_holds_or_may_open(platform: Platform) -> None:
+    pool: Any = platform.db.engine.pool
+    held = [platform.db.engine.connect() for _ in range(pool.size() + pool._max_overflow)]
+    try:
+        assert not gc._free_connection(platform.db)  # every connection is out
+        held.pop().close()
+        assert gc._free_connection(platform.db)
+    finally:
+        for conn in held:
+            conn.close()
