@@ -91,9 +91,8 @@ def cpu_us_per_answer(load: Load) -> float | None:
 
 
 def cpu_ratio(one: Load, other: Load) -> float | None:
-    """``other``'s server CPU per answer over ``one``'s, all threads counted (above 1:
-    ``one`` spends less on an answer). A throughput ratio above it means ``one``'s other
-    threads worked beside its event loop; below it, that ``one``'s server waited."""
+    """``other``'s server CPU per answer over ``one``'s (above 1: ``one`` spends less on an
+    answer): the throughput ratio a server kept busy all the time would give."""
     mine, theirs = cpu_us_per_answer(one), cpu_us_per_answer(other)
     return round(theirs / mine, 3) if mine and theirs else None
 
@@ -122,9 +121,8 @@ def drive_all(
     on every contender alike rather than on whichever ran when it came. Each slice is
     a separate wrk run with the same connections; a contender's result is its answers
     over its measured seconds (``combined``), with the CPU time its server process used
-    meanwhile (read from /proc; None where it could not be). A contender that fails (its
-    server, an error answer, the load generator) gets the reason instead; the others go
-    on."""
+    meanwhile (read from /proc; None where it could not be). A contender that fails (its server, an
+    error answer, the load generator) gets the reason instead; the others go on."""
     out: dict[str, dict[str, Load] | str] = {}
     s = cfg.sizes
     offsets: dict[tuple[str, str], int] = {}  # where each contender's next run of a load starts

@@ -223,9 +223,15 @@ class GroupCommitWriter:
     def _enqueue(
         self, entry: PendingEntry, future: Waiter, then: Then | None = None, context: Any = None
     ) -> None:
-        queued = _queued(entry, future, then, context)
-        if queued is not None:
-            self._hand_over([queued])
+        try:
+            fields = prepare(entry)
+        except Exception as exc:  # a bad entry fails alone, before it reaches a batch
+            future.set_exception(exc)
+            return
+        self._queue.put((entry, fields, future, time.monotonic(), then, context))
+        thread = self._thread  # the usual case, without the lock: the writer is running
+        if thread is None or not thread.is_alive():
+            self._ensure_thread()
 
     # On the event loop ----------------------------------------------------------------
     def _here_allowed(self) -> bool:
@@ -240,14 +246,16 @@ class GroupCommitWriter:
         then: Then,
         context: Any,
     ) -> None:
-        queued = _queued(entry, future, then, context)
-        if queued is None:
+        try:
+            fields = prepare(entry)
+        except Exception as exc:  # a bad entry fails alone, before it reaches a batch
+            future.set_exception(exc)
             return
-        turn = self._here.get(loop)
-        if turn is None:
-            turn = self._here[loop] = []
+        queued = self._here.get(loop)
+        if queued is None:
+            queued = self._here[loop] = []
             loop.call_soon(self._flush_here, loop)  # after the turn's other callbacks
-        turn.append(queued)
+        queued.append((entry, fields, future, time.monotonic(), then, context))
 
     def _flush_here(self, loop: asyncio.AbstractEventLoop) -> None:
         """The entries one turn of ``loop`` submitted, flushed on the loop's own thread in
@@ -293,12 +301,12 @@ class GroupCommitWriter:
         self._checkpoint(conn)
 
     def _hand_over(self, batch: list[_Queued]) -> None:
-        """Queue ``batch`` for the writer thread, starting it if it is not running."""
+        """Queue ``batch`` for the writer thread, as ``_enqueue`` does."""
         if not batch:
             return
         for queued in batch:
             self._queue.put(queued)
-        thread = self._thread  # the usual case, without the lock: the writer is running
+        thread = self._thread
         if thread is None or not thread.is_alive():
             self._ensure_thread()
 
@@ -529,18 +537,6 @@ class GroupCommitWriter:
     def _after_commit(tx: Transaction) -> None:
         for fn in tx._after_commit:
             fn()
-
-
-def _queued(entry: PendingEntry, future: Waiter, then: Then | None, context: Any) -> _Queued | None:
-    """``entry`` as queued for a flush, its column values prepared in the caller's thread;
-    None when it cannot be (its future then holds the error: a bad entry fails alone,
-    before it reaches a batch)."""
-    try:
-        fields = prepare(entry)
-    except Exception as exc:
-        future.set_exception(exc)
-        return None
-    return (entry, fields, future, time.monotonic(), then, context)
 
 
 def _claim(waiter: Waiter) -> bool:

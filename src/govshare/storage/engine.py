@@ -179,9 +179,10 @@ class Database:
         once by ``setup`` (which may change its settings: it is discarded, not returned to
         the pool, when the block ends). None outside the block, or when opening it would
         wait for the pool to free a connection."""
-        if not self.keeps_reads():
+        local = self._local
+        if not getattr(local, "keep", False):
             return None
-        own: dict[str, Connection] = self._local.__dict__.setdefault("own", {})
+        own: dict[str, Connection] = local.__dict__.setdefault("own", {})
         conn = own.get(name)
         if conn is not None and not conn.closed and not conn.invalidated:
             return conn
