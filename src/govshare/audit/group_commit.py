@@ -43,14 +43,13 @@ thread per database per process:
 - On SQLite, on the server's event loop (a thread inside ``Database.keep_reads``),
   ``submit_then`` queues for the loop instead: the entries of one turn of the loop are
   flushed on the loop's own thread at the end of the turn (``_flush_here``: one
-  transaction a turn, the same linking, hooks and settling), on a connection the loop's
-  thread keeps for it, with no busy wait. When the writer thread has a flush in hand or
-  work queued, when another connection holds the write lock, or when the pool has no
-  connection free, the turn goes to the writer thread, so that the loop never waits for
-  a lock. On a server the loop is the one thread with Python work to do; a flush on the
-  writer thread took the interpreter from it at every statement and send, woke it once
-  a flush, and left it idle while every connection's call waited for that flush (a
-  lookup cost 12 % more CPU).
+  transaction a turn, the same linking, hooks and settling), on a connection of the pool
+  with no busy wait. When the writer thread has a flush in hand or work queued, when
+  another connection holds the write lock, or when the pool has no connection free, the
+  turn goes to the writer thread, so that the loop never waits for a lock. On a server
+  the loop is the one thread with Python work to do; a flush on the writer thread took
+  the interpreter from it at every statement and send, woke it once a flush, and left it
+  idle while every connection's call waited for that flush (a lookup cost 12 % more CPU).
 - A failed flush fails every future of that batch (the callers see the exception); the
   chain is untouched because the transaction rolled back.
 - Several processes may each run a writer: every flush reads the head under the lock, so
@@ -97,7 +96,7 @@ from govshare.audit.services import (
 )
 from govshare.kernel.actor import Actor
 from govshare.kernel.clock import utcnow
-from govshare.storage.engine import Database, Transaction, is_sqlite
+from govshare.storage.engine import SQLITE_BUSY_TIMEOUT_MS, Database, Transaction, is_sqlite
 
 
 # per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
@@ -259,8 +258,7 @@ class GroupCommitWriter:
 
     def _flush_here(self, loop: asyncio.AbstractEventLoop) -> None:
         """The entries one turn of ``loop`` submitted, flushed on the loop's own thread in
-        one transaction, on a connection that thread keeps for it with no busy wait
-        (``Database.kept_connection``; opened only if the pool has one free): a lock held
+        one transaction, on a connection of the pool with no busy wait: a lock held
         elsewhere (another process's load, the writer thread's flush) hands the batch to
         the writer thread instead, which waits for it, so that the loop never waits for
         a lock. So does work already queued for the writer thread, which keeps its
@@ -277,15 +275,19 @@ class GroupCommitWriter:
         if not live or db is None:
             self._hand_over(live)  # (a closed database: the writer thread reports it)
             return
-        started = time.perf_counter()
-        try:
-            conn = db.kept_connection("audit-flush", _no_waits)
-        except Exception:
-            conn = None
-        if conn is None:  # a checkout would wait, or failed: the writer thread takes one
+        if not _free_connection(db):  # a checkout would wait: the writer thread waits
             self._hand_over(live)
             return
+        started = time.perf_counter()
         try:
+            conn = db.engine.connect()
+            driver: Any = conn.connection.driver_connection
+        except Exception:
+            self._hand_over(live)  # no connection here: the writer thread takes one
+            return
+        try:
+            driver.execute("PRAGMA busy_timeout=0")
+            driver.execute("PRAGMA wal_autocheckpoint=0")
             done = self._commit(conn, live)
         except BaseException as exc:
             if isinstance(exc, Exception) and _busy(exc):
@@ -293,12 +295,19 @@ class GroupCommitWriter:
             else:  # every waiter learns of the failure, as from the writer thread
                 self._head = None
                 _settle([(q[2], exc, None, None) for q in live])
-                conn.invalidate()  # the next turn takes a fresh one
+            conn.invalidate()  # rolled back; not back to the pool with these settings
+            conn.close()
             if not isinstance(exc, Exception):
                 raise
             return
-        self._settled(done, live, started, 0.0)
-        self._checkpoint(conn)
+        try:
+            self._settled(done, live, started, 0.0)
+            self._checkpoint(conn)
+        finally:
+            with contextlib.suppress(Exception):
+                driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+                driver.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
+            conn.close()
 
     def _hand_over(self, batch: list[_Queued]) -> None:
         """Queue ``batch`` for the writer thread, as ``_enqueue`` does."""
@@ -414,20 +423,12 @@ class GroupCommitWriter:
         hooks, commit, resolve. Returns the connection to keep (None after a failure: the
         next flush takes a fresh one)."""
         started = time.perf_counter()
-        self._flushing = True  # from here on the loop's turns queue behind this flush
-        try:
-            return self._flush_batch(conn, batch, started)
-        finally:
-            self._flushing = False
-
-    def _flush_batch(
-        self, conn: Connection | None, batch: list[_Queued], started: float
-    ) -> Connection | None:
         self._drain(batch)
         gathered = self._gather(batch)
         live = [q for q in batch if _claim(q[2])]
         if not live:
             return conn
+        self._flushing = True
         try:
             db = self._db()
             if db is None:
@@ -436,6 +437,7 @@ class GroupCommitWriter:
                 conn = _own_checkpoints(db.engine.connect())
             done = self._commit(conn, live)
         except BaseException as exc:  # every waiter learns of the failure
+            self._flushing = False
             self._head = None
             _settle([(q[2], exc, None, None) for q in live])
             if conn is not None:
@@ -444,6 +446,7 @@ class GroupCommitWriter:
             if not isinstance(exc, Exception):
                 raise
             return None
+        self._flushing = False
         self._settled(done, live, started, gathered)
         self._checkpoint(conn)
         return conn
@@ -611,12 +614,13 @@ def _restore_checkpoints(conn: Connection) -> None:
         driver.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
 
 
-def _no_waits(conn: Connection) -> None:
-    """The loop's flush connection (``_flush_here``): SQLite answers busy at once rather
-    than wait for the write lock, and checkpoints only when the writer says so."""
-    driver: Any = conn.connection.driver_connection
-    driver.execute("PRAGMA busy_timeout=0")
-    driver.execute("PRAGMA wal_autocheckpoint=0")
+def _free_connection(db: Database) -> bool:
+    """Whether a connection can be checked out of ``db``'s pool without waiting for one."""
+    pool: Any = db.engine.pool
+    try:  # QueuePool, SQLite's and PostgreSQL's: an idle one, or room to open one
+        return bool(pool.checkedin() > 0 or pool.overflow() < pool._max_overflow)
+    except AttributeError:  # a pool that never makes its callers wait
+        return True
 
 
 def _busy(exc: BaseException) -> bool:

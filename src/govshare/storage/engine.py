@@ -68,15 +68,6 @@ def _configure_sqlite(engine: Engine) -> None:
     engine.dialect.do_begin = do_begin  # type: ignore[method-assign,assignment]
 
 
-def free_connection(engine: Engine) -> bool:
-    """Whether a connection can be checked out of ``engine``'s pool without waiting."""
-    pool: Any = engine.pool
-    try:  # QueuePool (SQLite's and PostgreSQL's): an idle connection, or room to open one
-        return bool(pool.checkedin() > 0 or pool.overflow() < pool._max_overflow)
-    except AttributeError:  # a pool that never makes its callers wait
-        return True
-
-
 def is_sqlite(conn_or_engine: Connection | Engine) -> bool:
     return conn_or_engine.dialect.name == "sqlite"
 
@@ -170,43 +161,6 @@ class Database:
             conn = getattr(local, "conn", None)
             if conn is not None:
                 self._drop(conn)
-            for own in getattr(local, "own", {}).values():
-                self._discard(own)
-            local.own = {}
-
-    def kept_connection(self, name: str, setup: Callable[[Connection], None]) -> Connection | None:
-        """Inside ``keep_reads``: this thread's own connection called ``name``, set up
-        once by ``setup`` (which may change its settings: it is discarded, not returned to
-        the pool, when the block ends). None outside the block, or when opening it would
-        wait for the pool to free a connection."""
-        local = self._local
-        if not getattr(local, "keep", False):
-            return None
-        own: dict[str, Connection] = local.__dict__.setdefault("own", {})
-        conn = own.get(name)
-        if conn is not None and not conn.closed and not conn.invalidated:
-            return conn
-        if conn is not None:
-            self._discard(conn)
-        if not free_connection(self.engine):
-            return None
-        conn = self.engine.connect()
-        self._kept.add(conn)
-        try:
-            setup(conn)
-        except BaseException:
-            self._discard(conn)
-            raise
-        own[name] = conn
-        return conn
-
-    def _discard(self, conn: Connection) -> None:
-        """Close ``conn`` for good (its driver connection is not returned to the pool)."""
-        self._kept.discard(conn)
-        with suppress(Exception):
-            if not conn.invalidated:
-                conn.invalidate()
-            conn.close()
 
     def keeps_reads(self) -> bool:
         """Whether this thread is inside ``keep_reads`` (the server's event loop)."""

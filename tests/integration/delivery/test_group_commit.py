@@ -24,7 +24,6 @@ from govshare.audit.tables import audit_entry
 from govshare.audit.verify import verify_chain
 from govshare.kernel.actor import Actor
 from govshare.platform import Platform
-from govshare.storage import engine as engine_module
 from govshare.storage.engine import Database, Transaction
 
 WRITERS = 16
@@ -462,7 +461,7 @@ def test_the_loop_hands_its_turn_over_when_no_connection_is_free(
     if db.dialect != "sqlite":
         pytest.skip("the loop flushes its turns itself on SQLite only")
     writer = GroupCommitWriter(db)
-    monkeypatch.setattr(engine_module, "free_connection", lambda _engine: False)
+    monkeypatch.setattr(gc, "_free_connection", lambda _db: False)
     flushed_on: list[threading.Thread] = []
     writer.add_hook(lambda _tx, _done: flushed_on.append(threading.current_thread()))
 
@@ -478,53 +477,12 @@ def test_the_loop_hands_its_turn_over_when_no_connection_is_free(
 
 
 def test_a_free_connection_is_one_the_pool_holds_or_may_open(platform: Platform) -> None:
-    engine = platform.db.engine
-    pool: Any = engine.pool
-    held = [engine.connect() for _ in range(pool.size() + pool._max_overflow)]
+    pool: Any = platform.db.engine.pool
+    held = [platform.db.engine.connect() for _ in range(pool.size() + pool._max_overflow)]
     try:
-        assert not engine_module.free_connection(engine)  # every connection is out
+        assert not gc._free_connection(platform.db)  # every connection is out
         held.pop().close()
-        assert engine_module.free_connection(engine)
+        assert gc._free_connection(platform.db)
     finally:
         for conn in held:
             conn.close()
-
-
-def test_a_kept_connection_lives_for_its_thread_and_block_and_never_returns_to_the_pool(
-    platform: Platform,
-) -> None:
-    """``Database.kept_connection``: inside ``keep_reads`` the same connection, set up
-    once; outside, none; at the end of the block it is discarded, so that the settings
-    its setup changed never reach a connection of the pool."""
-    db = platform.db
-    setups: list[Any] = []
-
-    def setup(conn: Any) -> None:
-        setups.append(conn)
-        if db.dialect == "sqlite":
-            conn.connection.driver_connection.execute("PRAGMA busy_timeout=0")
-
-    assert db.kept_connection("t", setup) is None  # not inside keep_reads
-    with db.keep_reads():
-        first = db.kept_connection("t", setup)
-        assert first is not None and db.kept_connection("t", setup) is first
-        first.invalidate()  # a failure: the next call opens a new one
-        second = db.kept_connection("t", setup)
-        assert second is not None and second is not first and len(setups) == 2
-        raw = second.connection.driver_connection
-    assert second.closed  # and its driver connection closed for good, not pooled:
-    if db.dialect == "sqlite":
-        with pytest.raises(sqlite3.ProgrammingError):
-            raw.execute("SELECT 1")
-    else:
-        assert raw.closed
-    if db.dialect == "sqlite":
-        pool: Any = db.engine.pool
-        conns = [db.engine.connect() for _ in range(pool.size())]
-        try:
-            for conn in conns:
-                driver = conn.connection.driver_connection
-                assert driver.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-        finally:
-            for conn in conns:
-                conn.close()
