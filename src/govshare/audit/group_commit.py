@@ -40,16 +40,6 @@ thread per database per process:
   of one) never waits. The window is 1 ms: on a server with 16 connections a longer one
   left the event loop idle while the batch it had filled committed (3 ms: the loop busy
   68 % of the time; 1 ms: 83 %, and 10-15 % more calls).
-- On SQLite, on the server's event loop (a thread inside ``Database.keep_reads``),
-  ``submit_then`` queues for the loop instead: the entries of one turn of the loop are
-  flushed on the loop's own thread at the end of the turn (``_flush_here``: one
-  transaction a turn, the same linking, hooks and settling), on a connection of the pool
-  with no busy wait. When the writer thread has a flush in hand or work queued, when
-  another connection holds the write lock, or when the pool has no connection free, the
-  turn goes to the writer thread, so that the loop never waits for a lock. On a server
-  the loop is the one thread with Python work to do; a flush on the writer thread took
-  the interpreter from it at every statement and send, woke it once a flush, and left it
-  idle while every connection's call waited for that flush (a lookup cost 12 % more CPU).
 - A failed flush fails every future of that batch (the callers see the exception); the
   chain is untouched because the transaction rolled back.
 - Several processes may each run a writer: every flush reads the head under the lock, so
@@ -72,7 +62,6 @@ import contextlib
 import hashlib
 import itertools
 import queue
-import sqlite3
 import threading
 import time
 import weakref
@@ -96,7 +85,7 @@ from govshare.audit.services import (
 )
 from govshare.kernel.actor import Actor
 from govshare.kernel.clock import utcnow
-from govshare.storage.engine import SQLITE_BUSY_TIMEOUT_MS, Database, Transaction, is_sqlite
+from govshare.storage.engine import Database, Transaction, is_sqlite
 
 
 # per call: slots, not frozen (a frozen field costs a call to object.__setattr__)
@@ -176,9 +165,6 @@ class GroupCommitWriter:
         self._head: tuple[int, str] | None = None  # (seq, hash) this writer last wrote
         self._no_guess = 0
         self._checkpointed = 0.0  # when the writer last checkpointed the WAL (SQLite)
-        self._flushing = False  # the writer thread is in a flush
-        # the entries each loop submitted this turn, for ``_flush_here``
-        self._here: dict[asyncio.AbstractEventLoop, list[_Queued]] = {}
         self.flushes = 0  # how many transactions were committed (for tests and metrics)
         self.entries = 0
 
@@ -205,18 +191,9 @@ class GroupCommitWriter:
         every entry of the flush submitted with it, in queue order, and sets their
         results (the delivery guard signs their receipts together there, so that a call
         wakes up once, with its receipt). A failed flush, or a ``then`` that raises,
-        fails the futures as ``submit_async`` would.
-
-        On SQLite, on a thread that keeps its reads (``Database.keep_reads``: the server's
-        event loop), the entries submitted in one turn of the loop are flushed on the loop
-        itself at the end of the turn (``_flush_here``), unless the writer thread has work
-        or the write lock is taken."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        if self._here_allowed():
-            self._enqueue_here(loop, entry, future, then, context)
-        else:
-            self._enqueue(entry, future, then, context)
+        fails the futures as ``submit_async`` would."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._enqueue(entry, future, then, context)
         return future
 
     def _enqueue(
@@ -229,93 +206,6 @@ class GroupCommitWriter:
             return
         self._queue.put((entry, fields, future, time.monotonic(), then, context))
         thread = self._thread  # the usual case, without the lock: the writer is running
-        if thread is None or not thread.is_alive():
-            self._ensure_thread()
-
-    # On the event loop ----------------------------------------------------------------
-    def _here_allowed(self) -> bool:
-        db = self._db()
-        return db is not None and db.dialect == "sqlite" and db.keeps_reads()
-
-    def _enqueue_here(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        entry: PendingEntry,
-        future: asyncio.Future[Any],
-        then: Then,
-        context: Any,
-    ) -> None:
-        try:
-            fields = prepare(entry)
-        except Exception as exc:  # a bad entry fails alone, before it reaches a batch
-            future.set_exception(exc)
-            return
-        queued = self._here.get(loop)
-        if queued is None:
-            queued = self._here[loop] = []
-            loop.call_soon(self._flush_here, loop)  # after the turn's other callbacks
-        queued.append((entry, fields, future, time.monotonic(), then, context))
-
-    def _flush_here(self, loop: asyncio.AbstractEventLoop) -> None:
-        """The entries one turn of ``loop`` submitted, flushed on the loop's own thread in
-        one transaction, on a connection of the pool with no busy wait: a lock held
-        elsewhere (another process's load, the writer thread's flush) hands the batch to
-        the writer thread instead, which waits for it, so that the loop never waits for
-        a lock. So does work already queued for the writer thread, which keeps its
-        order. On a server the loop is the one thread with Python work to do: a flush on
-        the writer thread cost it the interpreter at every statement the loop's reads
-        and sends hand over, a wake-up per flush, and the time it sat idle while every
-        connection's call waited for that flush."""
-        batch = self._here.pop(loop, [])
-        if self._flushing or not self._queue.empty():
-            self._hand_over(batch)
-            return
-        live = [q for q in batch if _claim(q[2])]
-        db = self._db()
-        if not live or db is None:
-            self._hand_over(live)  # (a closed database: the writer thread reports it)
-            return
-        if not _free_connection(db):  # a checkout would wait: the writer thread waits
-            self._hand_over(live)
-            return
-        started = time.perf_counter()
-        try:
-            conn = db.engine.connect()
-            driver: Any = conn.connection.driver_connection
-        except Exception:
-            self._hand_over(live)  # no connection here: the writer thread takes one
-            return
-        try:
-            driver.execute("PRAGMA busy_timeout=0")
-            driver.execute("PRAGMA wal_autocheckpoint=0")
-            done = self._commit(conn, live)
-        except BaseException as exc:
-            if isinstance(exc, Exception) and _busy(exc):
-                self._hand_over(live)  # nothing was written
-            else:  # every waiter learns of the failure, as from the writer thread
-                self._head = None
-                _settle([(q[2], exc, None, None) for q in live])
-            conn.invalidate()  # rolled back; not back to the pool with these settings
-            conn.close()
-            if not isinstance(exc, Exception):
-                raise
-            return
-        try:
-            self._settled(done, live, started, 0.0)
-            self._checkpoint(conn)
-        finally:
-            with contextlib.suppress(Exception):
-                driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-                driver.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
-            conn.close()
-
-    def _hand_over(self, batch: list[_Queued]) -> None:
-        """Queue ``batch`` for the writer thread, as ``_enqueue`` does."""
-        if not batch:
-            return
-        for queued in batch:
-            self._queue.put(queued)
-        thread = self._thread
         if thread is None or not thread.is_alive():
             self._ensure_thread()
 
@@ -428,16 +318,22 @@ class GroupCommitWriter:
         live = [q for q in batch if _claim(q[2])]
         if not live:
             return conn
-        self._flushing = True
         try:
             db = self._db()
             if db is None:
                 raise RuntimeError("the database of this audit writer was closed")
             if conn is None:
                 conn = _own_checkpoints(db.engine.connect())
-            done = self._commit(conn, live)
+            done = self._optimistic(conn, live) if self._can_guess() else None
+            if done is None:
+                tx = Transaction(conn)
+                with conn.begin():
+                    head = lock_and_head(tx)
+                    rows, done = _link(tx, head, live)
+                    insert_rows(tx, rows)
+                    self._run_hooks(tx, done)
+                self._after_commit(tx)
         except BaseException as exc:  # every waiter learns of the failure
-            self._flushing = False
             self._head = None
             _settle([(q[2], exc, None, None) for q in live])
             if conn is not None:
@@ -446,39 +342,14 @@ class GroupCommitWriter:
             if not isinstance(exc, Exception):
                 raise
             return None
-        self._flushing = False
-        self._settled(done, live, started, gathered)
-        self._checkpoint(conn)
-        return conn
-
-    def _commit(
-        self, conn: Connection, live: list[_Queued]
-    ) -> list[tuple[PendingEntry, AuditEntry]]:
-        """Link, insert and run the hooks in one transaction, committed."""
-        done = self._optimistic(conn, live) if self._can_guess() else None
-        if done is None:
-            tx = Transaction(conn)
-            with conn.begin():
-                head = lock_and_head(tx)
-                rows, done = _link(tx, head, live)
-                insert_rows(tx, rows)
-                self._run_hooks(tx, done)
-            self._after_commit(tx)
-        return done
-
-    def _settled(
-        self,
-        done: list[tuple[PendingEntry, AuditEntry]],
-        live: list[_Queued],
-        started: float,
-        gathered: float,
-    ) -> None:
         last = done[-1][1]
         self._head = (last.seq, last.hash)
         self.flushes += 1
         self.entries += len(done)
         _settle([(q[2], entry, q[4], q[5]) for (_, entry), q in zip(done, live, strict=True)])
         self._last_flush_seconds = time.perf_counter() - started - gathered
+        self._checkpoint(conn)
+        return conn
 
     def _checkpoint(self, conn: Connection, *, now: bool = False) -> None:
         """On SQLite, copy the WAL into the database (a passive checkpoint) after the
@@ -562,11 +433,7 @@ def _settle(outcomes: list[tuple[Waiter, AuditEntry | BaseException, Then | None
                 waiter.set_result(outcome)
         else:
             loops.setdefault(waiter.get_loop(), []).append((waiter, outcome, then, context))
-    running = asyncio._get_running_loop()
     for loop, pairs in loops.items():
-        if loop is running:  # a flush on the loop itself (``_flush_here``)
-            loop.call_soon(_settle_on_loop, pairs)
-            continue
         with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
             loop.call_soon_threadsafe(_settle_on_loop, pairs)
 
@@ -612,30 +479,6 @@ def _restore_checkpoints(conn: Connection) -> None:
     if conn.dialect.name == "sqlite" and not conn.invalidated:
         driver: Any = conn.connection.driver_connection
         driver.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
-
-
-def _free_connection(db: Database) -> bool:
-    """Whether a connection can be checked out of ``db``'s pool without waiting for one."""
-    pool: Any = db.engine.pool
-    try:  # QueuePool, SQLite's and PostgreSQL's: an idle one, or room to open one
-        return bool(pool.checkedin() > 0 or pool.overflow() < pool._max_overflow)
-    except AttributeError:  # a pool that never makes its callers wait
-        return True
-
-
-def _busy(exc: BaseException) -> bool:
-    """SQLite refused the write lock at once (``busy_timeout`` 0): another writer has it."""
-    orig = getattr(exc, "orig", exc)
-    code = getattr(orig, "sqlite_errorcode", None)
-    return (
-        isinstance(orig, sqlite3.OperationalError)
-        and code is not None
-        and code & 0xFF
-        in (
-            sqlite3.SQLITE_BUSY,
-            sqlite3.SQLITE_LOCKED,
-        )
-    )
 
 
 class _StaleHead(Exception):

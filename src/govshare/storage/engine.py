@@ -162,10 +162,6 @@ class Database:
             if conn is not None:
                 self._drop(conn)
 
-    def keeps_reads(self) -> bool:
-        """Whether this thread is inside ``keep_reads`` (the server's event loop)."""
-        return bool(getattr(self._local, "keep", False))
-
     def _drop(self, conn: Connection) -> None:
         if getattr(self._local, "conn", None) is conn:
             self._local.conn = None
